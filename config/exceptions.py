@@ -1,0 +1,20 @@
+"""One error format for the REST API: `{"detail": ...}` or field errors, never a 500 for bad input."""
+
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from notifications.exceptions import HeraldError, Invalid
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, Invalid) and exc.field:
+        return Response({exc.field: [exc.message]}, status=exc.status)
+    if isinstance(exc, HeraldError):
+        return Response({"detail": exc.message}, status=exc.status)
+    if isinstance(exc, RequestDataTooBig):
+        return Response({"detail": "Request body too large."}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    return drf_exception_handler(exc, context)

@@ -1,0 +1,225 @@
+"""The WebSocket endpoint `/ws/notifications/` (protocol: SPEC.md, "WebSocket").
+
+Deliveries do not pass through this consumer: the process hub (notifications.hub) writes
+ready-made frames straight to the socket. The consumer authenticates, synchronises the
+socket with the store (welcome, replay) and handles the frames a client sends.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import orjson
+from channels.auth import get_user
+from channels.consumer import AsyncConsumer, get_handler_name
+from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.http.request import validate_host
+
+from accounts.authentication import parse_token_header
+from accounts.models import ApiToken
+from accounts.services import ticket_redeem, token_authenticate
+from notifications import metrics
+from notifications.conf import herald_setting
+from notifications.exceptions import HeraldError, Invalid
+from notifications.hub import Connection, get_hub
+from notifications.replay import replay_frames
+from notifications.selectors import pruned_upto, stream_snapshot
+from notifications.ws_actions import ACTIONS
+
+logger = logging.getLogger(__name__)
+
+CLOSE_BAD_REQUEST = 4400  # `since` is not a non-negative integer
+CLOSE_UNAUTHENTICATED = 4401  # no or bad credential, or the token was revoked
+CLOSE_TOO_MANY_CONNECTIONS = 4429
+
+
+def parse_since(raw: str | None) -> int | None:
+    """`since` must be digits only (no sign, no spaces); raises Invalid otherwise."""
+    if raw is None:
+        return None
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+        raise Invalid("since must be a non-negative integer", "since")
+    return int(raw)
+
+
+def origin_allowed(origin: str | None) -> bool:
+    if not origin:
+        return False
+    host = urlsplit(origin).netloc
+    return bool(host) and validate_host(host, settings.ALLOWED_HOSTS)
+
+
+class TokenBucket:
+    """Per-socket frame rate limit."""
+
+    __slots__ = ("rate", "burst", "tokens", "stamp")
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst, self.tokens, self.stamp = rate, burst, float(burst), time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+class NotificationConsumer(AsyncConsumer):
+    """One client socket: authenticate, welcome and replay, then answer client frames."""
+
+    # No per-consumer layer channel: the process hub receives for every socket at once.
+    channel_layer_alias = None  # type: ignore[assignment]
+
+    user: User
+    conn: Connection | None = None
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels' dispatch first hops to a thread to close stale db connections, for every
+        # message; our handlers reach the database only through database_sync_to_async,
+        # which does that itself, so the hop is skipped.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def send_frame(self, message: dict[str, Any]) -> None:
+        if self.conn is not None:
+            self.conn.push_message(message)
+
+    async def refuse(self, code: int) -> None:
+        await self.send({"type": "websocket.accept"})
+        await self.send({"type": "websocket.close", "code": code})
+
+    # --- connect -----------------------------------------------------------------------
+
+    async def websocket_connect(self, message: dict[str, Any]) -> None:
+        """Authenticate, register with the hub, then welcome and replay."""
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        try:
+            since = parse_since(query["since"][-1] if "since" in query else None)
+        except Invalid:
+            await self.refuse(CLOSE_BAD_REQUEST)
+            return
+        user, token_id = await self.authenticate(query)
+        if user is None:
+            await self.refuse(CLOSE_UNAUTHENTICATED)
+            return
+        hub = get_hub()
+        await hub.start()
+        if hub.connection_count(user.pk) >= herald_setting("MAX_CONNECTIONS_PER_USER"):
+            await self.refuse(CLOSE_TOO_MANY_CONNECTIONS)
+            return
+        self.user = user
+        self.bucket = TokenBucket(herald_setting("SOCKET_FRAME_RATE"), herald_setting("SOCKET_FRAME_BURST"))
+        await self.send({"type": "websocket.accept"})
+        self.conn = hub.connect(user_id=user.pk, token_id=token_id, send=self.base_send)
+        await self.synchronise(since=since, welcome=True)
+
+    async def authenticate(self, query: dict[str, list[str]]) -> tuple[User | None, int | None]:
+        headers = dict(self.scope.get("headers", []))
+        authorization = headers.get(b"authorization")
+        if authorization is not None:
+            key = parse_token_header(authorization.decode("latin-1"))
+            token: ApiToken | None = await database_sync_to_async(token_authenticate)(key) if key else None
+            return (token.user, token.pk) if token else (None, None)
+        if "ticket" in query:
+            user = await database_sync_to_async(ticket_redeem)(query["ticket"][-1])
+            return user, None
+        if "session" in self.scope and settings.SESSION_COOKIE_NAME in self.scope.get("cookies", {}):
+            # A browser sends the session cookie cross-site too: only our own pages may use it.
+            origin = headers.get(b"origin")
+            if not origin_allowed(origin.decode("latin-1") if origin else None):
+                return None, None
+            user = await get_user(self.scope)
+            if user.is_authenticated and user.is_active:
+                return user, None
+        return None, None
+
+    async def synchronise(self, *, since: int | None, welcome: bool) -> None:
+        """Bring the socket up to date from the store, then let live events through.
+
+        The hub collects this socket's events from before the snapshot is read, so every
+        event is either in the snapshot (and replayed) or newer (and sent after `replayed`).
+        """
+        conn, hub = self.conn, get_hub()
+        assert conn is not None
+        hub.begin_sync(conn)
+        try:
+            snapshot_seq, last_id, channels = await database_sync_to_async(stream_snapshot)(user=self.user)
+            replay: list[tuple[int, str]] = []
+            unavailable = False
+            if since is not None and since < snapshot_seq:
+                unavailable = since < await database_sync_to_async(pruned_upto)()
+                replay = await database_sync_to_async(replay_frames)(user=self.user, since=since, upto=snapshot_seq)
+        except Exception:
+            hub.finish_sync(conn, snapshot_seq=conn.last_id, channels=conn.channels)
+            raise
+        if welcome:
+            conn.push_message(
+                {"type": "welcome", "user": self.user.get_username(), "channels": sorted(channels.values()),
+                 "last_id": last_id}
+            )
+        if since is not None:
+            if unavailable:
+                conn.push_message({"type": "error", "code": "replay_unavailable",
+                                   "message": "Part of the range asked for is no longer stored."})
+            for _, text in replay:
+                conn.push(text)
+            metrics.REPLAYED.inc(len(replay))
+            conn.push_message({"type": "replayed", "count": len(replay)})
+        hub.finish_sync(conn, snapshot_seq=snapshot_seq, channels=channels)
+
+    # --- frames from the client ------------------------------------------------------------
+
+    async def websocket_receive(self, message: dict[str, Any]) -> None:
+        """Parse, rate-limit and act on one client frame; errors keep the socket open."""
+        if self.conn is None or self.conn.closed:
+            return
+        text = message.get("text")
+        if text is None:
+            await self.error("bad_request", "Binary frames are not supported; send JSON text.")
+            return
+        if not self.bucket.take():
+            metrics.RATE_LIMITED.labels(where="socket").inc()
+            await self.error("rate_limited", "Too many frames; slow down.")
+            return
+        try:
+            payload = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            await self.error("bad_request", "Frame is not valid JSON.")
+            return
+        kind = payload.get("type") if isinstance(payload, dict) else None
+        action = ACTIONS.get(kind) if isinstance(kind, str) else None
+        if action is None:
+            await self.error("bad_request", "Unknown or missing frame type.")
+            return
+        try:
+            await action(self, payload)
+        except HeraldError as exc:
+            await self.error(exc.code, exc.message)
+
+    async def error(self, code: str, message: str) -> None:
+        await self.send_frame({"type": "error", "code": code, "message": message})
+
+    async def resume(self, since: int) -> None:
+        await self.synchronise(since=since, welcome=False)
+
+    # --- disconnect ------------------------------------------------------------------
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        """Forget the socket."""
+        if self.conn is not None:
+            self.conn.closed = True
+            get_hub().unregister(self.conn)
+            await self.conn.drain()
+        raise StopConsumer
+

@@ -1,0 +1,81 @@
+"""The only module that sends to the channel layer.
+
+Every process runs one hub (notifications.hub) that joins a single group; each event below
+crosses the layer once per process, never once per socket or per subscriber. Inbox events
+carry `seq`, their position in the system-wide sequence, so a hub can restore their order
+and detect (and then read from the database) anything the layer lost.
+"""
+
+import logging
+import time
+from typing import Literal, NotRequired, TypedDict
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from notifications import metrics
+
+logger = logging.getLogger(__name__)
+
+HUB_GROUP = "herald.hub"
+HUB_MESSAGE_TYPE = "hub.event"
+
+
+class HubEvent(TypedDict):
+    """A message from a publisher to every process's hub."""
+
+    type: Literal["hub.event"]
+    k: Literal["n", "sub", "unsub", "unread", "revoke"]
+    seq: NotRequired[int]  # inbox events only
+    ch: NotRequired[int | None]  # channel id
+    slug: NotRequired[str]
+    u: NotRequired[int | None]  # user id (direct notification, unread count)
+    users: NotRequired[list[int]]
+    f: NotRequired[str]  # the ready-made WebSocket frame of a notification
+    n: NotRequired[int]  # unread count
+    t: NotRequired[int]  # token id
+    ts: NotRequired[float]  # when it was sent (for the delivery lag metric)
+
+
+def hub_group_name() -> str:
+    return HUB_GROUP
+
+
+def notification_event(*, seq: int, channel_id: int | None, user_id: int | None, frame: str) -> HubEvent:
+    return {"type": HUB_MESSAGE_TYPE, "k": "n", "seq": seq, "ch": channel_id, "u": user_id, "f": frame}
+
+
+def subscription_event(
+    *, seq: int, kind: Literal["sub", "unsub"], channel_id: int, slug: str, user_ids: list[int]
+) -> HubEvent:
+    return {"type": HUB_MESSAGE_TYPE, "k": kind, "seq": seq, "ch": channel_id, "slug": slug, "users": user_ids}
+
+
+def unread_event(*, user_id: int, unread: int) -> HubEvent:
+    return {"type": HUB_MESSAGE_TYPE, "k": "unread", "u": user_id, "n": unread}
+
+
+def revoke_event(*, token_id: int) -> HubEvent:
+    return {"type": HUB_MESSAGE_TYPE, "k": "revoke", "t": token_id}
+
+
+def broadcast(event: HubEvent) -> None:
+    """Send an event to every hub now. A layer failure is logged, never raised: the event is
+    already committed, and hubs recover inbox events from the database (see hub.Hub.fill)."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    message = dict(event)
+    message["ts"] = time.time()
+    try:
+        async_to_sync(layer.group_send)(HUB_GROUP, message)
+    except Exception:
+        metrics.LAYER_ERRORS.labels(op="send").inc()
+        logger.warning("channel layer send failed; hubs will read seq %s from the database",
+                       event.get("seq"), exc_info=True)
+
+
+def broadcast_on_commit(event: HubEvent) -> None:
+    """Push after commit, so that no socket ever sees what the database does not have."""
+    transaction.on_commit(lambda: broadcast(event), robust=True)

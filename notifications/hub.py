@@ -1,0 +1,446 @@
+"""The per-process hub: one channel-layer receiver that fans events out to local sockets.
+
+Why a hub: the textbook Channels design (every consumer joins a group per channel) costs one
+layer message, one Redis round trip and one consumer dispatch per subscriber per
+notification. Here each process joins one group once; a notification crosses the layer once
+per process, already serialised, and the hub hands the same string to every matching local
+socket through in-memory indexes (channel id -> sockets, user id -> sockets).
+
+Why sequence numbers: every inbox event (notification, subscription change) carries `seq`,
+its position in the system-wide sequence (see notifications.services). The hub applies
+events strictly in seq order. When one is missing (the layer lost it, Redis restarted, a
+publisher's send failed) the hub waits `HUB_GAP_WAIT` for it, then reads the range from the
+database, which is the source of truth; a slow poll of the sequence value catches losses at
+the tail. So sockets get every notification exactly once and in id order, whatever the layer
+does, and the layer is only an accelerator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import weakref
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+
+from notifications import metrics
+from notifications.conf import herald_setting
+from notifications.events import HUB_GROUP, HubEvent
+from notifications.serialization import frame
+
+logger = logging.getLogger(__name__)
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+CLOSE_SLOW_CONSUMER = 4408
+
+
+class Connection:
+    """One local socket as the hub sees it: its filter, its outbound queue and its writer."""
+
+    def __init__(self, hub: Hub, *, user_id: int, token_id: int | None, send: Send) -> None:
+        self.hub = hub
+        self.user_id = user_id
+        self.token_id = token_id
+        self.channels: dict[int, str] = {}  # channel id -> slug
+        self.last_id = 0  # newest notification id queued to this socket
+        self.syncing: list[HubEvent] | None = None  # events collected while (re)synchronising
+        self.closed = False
+        self.close_code: int | None = None
+        self._send = send
+        self._queue: deque[str | int] = deque()  # text frames, or an int close code
+        self._waiter: asyncio.Future[None] | None = None
+        self._writer = asyncio.get_running_loop().create_task(self._write_loop())
+
+    # --- outbound ------------------------------------------------------------------
+
+    def push(self, text: str) -> None:
+        if self.closed:
+            return
+        self._queue.append(text)
+        if len(self._queue) > herald_setting("SOCKET_QUEUE_LIMIT"):
+            metrics.SLOW_CLOSED.inc()
+            logger.warning("closing slow socket of user %s (%d frames queued)", self.user_id, len(self._queue))
+            self.close(CLOSE_SLOW_CONSUMER, flush=False)
+            return
+        self._wake()
+
+    def push_message(self, message: dict[str, Any]) -> None:
+        self.push(frame(message))
+
+    def push_notification(self, notification_id: int, text: str) -> bool:
+        """Queue a notification unless this socket already has it (ids only ever increase)."""
+        if notification_id <= self.last_id:
+            return False
+        self.last_id = notification_id
+        self.push(text)
+        return True
+
+    def close(self, code: int, *, flush: bool = True) -> None:
+        """Close the socket with `code` after the frames already queued (unless flush=False)."""
+        if self.closed:
+            return
+        if not flush:
+            self._queue.clear()
+        self._queue.append(code)
+        self.closed = True
+        self.close_code = code
+        self.hub.unregister(self)
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def _write_loop(self) -> None:
+        send, queue = self._send, self._queue
+        try:
+            while True:
+                while queue:
+                    item = queue.popleft()
+                    if isinstance(item, int):
+                        await send({"type": "websocket.close", "code": item})
+                        return
+                    await send({"type": "websocket.send", "text": item})
+                self._waiter = asyncio.get_running_loop().create_future()
+                await self._waiter
+                self._waiter = None
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the peer went away under us; the consumer's disconnect cleans up
+            logger.debug("socket writer stopped", exc_info=True)
+
+    async def drain(self) -> None:
+        """Stop the writer once disconnected."""
+        self._writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self._writer
+
+    # --- inbox events ----------------------------------------------------------------
+
+    def apply(self, event: HubEvent) -> None:
+        """Apply one inbox event to this socket alone (used while catching up after sync)."""
+        kind = event["k"]
+        if kind == "n":
+            channel_id, user_id = event.get("ch"), event.get("u")
+            if (channel_id is not None and channel_id in self.channels) or (
+                channel_id is None and user_id == self.user_id
+            ):
+                self.push_notification(event["seq"], event["f"])
+        elif self.user_id in event.get("users", ()):
+            self.hub.change_subscription(self, event)
+
+
+class Hub:
+    """Receives every event of the system once per process and routes it to local sockets."""
+
+    def __init__(self) -> None:
+        self.by_user: dict[int, set[Connection]] = defaultdict(set)
+        self.by_channel: dict[int, set[Connection]] = defaultdict(set)
+        self.syncing: set[Connection] = set()
+        self.last_seq = 0
+        self.pending: dict[int, HubEvent] = {}
+        self.layer_ok = False
+        self._started: asyncio.Future[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._fill_lock = asyncio.Lock()
+        self._gap_timer: asyncio.TimerHandle | None = None
+        self._last_join = 0.0
+
+    # --- life cycle --------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start once per process (per event loop); later calls wait for the first."""
+        if self._started is None:
+            self._started = asyncio.get_running_loop().create_future()
+            try:
+                from notifications.services import sequence_value
+
+                # Join the group before reading the sequence: whatever is committed after the
+                # read is then certain to reach us through the layer (or through a fill).
+                channel_name = await self._join_layer(None)
+                self.last_seq = await database_sync_to_async(sequence_value)()
+                self._tasks = [
+                    asyncio.create_task(self._receive_loop(channel_name), name="herald-hub-receive"),
+                    asyncio.create_task(self._poll_loop(), name="herald-hub-poll"),
+                ]
+                self._started.set_result(None)
+            except BaseException as exc:
+                self._started.set_exception(exc)
+                self._started = None
+                raise
+        await asyncio.shield(self._started)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+        self._started = None
+
+    # --- connections -----------------------------------------------------------------
+
+    def connection_count(self, user_id: int | None = None) -> int:
+        if user_id is None:
+            return sum(len(conns) for conns in self.by_user.values())
+        return len(self.by_user.get(user_id, ()))
+
+    def connect(self, *, user_id: int, token_id: int | None, send: Send) -> Connection:
+        conn = Connection(self, user_id=user_id, token_id=token_id, send=send)
+        self.by_user[user_id].add(conn)
+        self.begin_sync(conn)
+        metrics.CONNECTIONS.inc()
+        return conn
+
+    def begin_sync(self, conn: Connection) -> None:
+        """Collect every inbox event for `conn` until `finish_sync` (its db snapshot is read
+        after this, so nothing can fall between the snapshot and the live stream)."""
+        for channel_id in conn.channels:
+            self._discard(self.by_channel, channel_id, conn)
+        conn.syncing = []
+        self.syncing.add(conn)
+
+    def finish_sync(self, conn: Connection, *, snapshot_seq: int, channels: dict[int, str]) -> None:
+        """Go live from `snapshot_seq`: subscriptions as of the snapshot, then every event
+        collected meanwhile that is newer than it, in order."""
+        collected, conn.syncing = conn.syncing or [], None
+        self.syncing.discard(conn)
+        if conn.closed:
+            return
+        conn.channels = dict(channels)
+        conn.last_id = max(conn.last_id, snapshot_seq)
+        for channel_id in conn.channels:
+            self.by_channel[channel_id].add(conn)
+        for event in collected:
+            if event["seq"] > snapshot_seq:
+                conn.apply(event)
+
+    def unregister(self, conn: Connection) -> None:
+        if conn in self.by_user.get(conn.user_id, ()):
+            metrics.CONNECTIONS.dec()
+        self._discard(self.by_user, conn.user_id, conn)
+        for channel_id in conn.channels:
+            self._discard(self.by_channel, channel_id, conn)
+        self.syncing.discard(conn)
+
+    @staticmethod
+    def _discard(index: dict[int, set[Connection]], key: int, conn: Connection) -> None:
+        conns = index.get(key)
+        if conns is not None:
+            conns.discard(conn)
+            if not conns:
+                del index[key]
+
+    def change_subscription(self, conn: Connection, event: HubEvent) -> None:
+        channel_id, slug = event["ch"], event["slug"]
+        assert channel_id is not None
+        if event["k"] == "sub":
+            conn.channels[channel_id] = slug
+            if conn.syncing is None:
+                self.by_channel[channel_id].add(conn)
+            conn.push_message({"type": "subscribed", "channel": slug})
+        else:
+            conn.channels.pop(channel_id, None)
+            self._discard(self.by_channel, channel_id, conn)
+            conn.push_message({"type": "unsubscribed", "channel": slug})
+
+    # --- events in -------------------------------------------------------------------
+
+    def receive(self, event: HubEvent) -> None:
+        """Entry point for every event from the layer (or from a database fill)."""
+        seq = event.get("seq")
+        if seq is None:
+            self._apply_unsequenced(event)
+            return
+        if seq <= self.last_seq or seq in self.pending:
+            return  # already applied: the layer and a fill may both bring the same event
+        self.pending[seq] = event
+        if not self._fill_lock.locked():
+            self._drain()
+
+    def _drain(self) -> None:
+        pending = self.pending
+        while (self.last_seq + 1) in pending:
+            self.last_seq += 1
+            self._apply(pending.pop(self.last_seq))
+        if pending and self._gap_timer is None:
+            # Something between last_seq and the pending events is late or lost.
+            self._gap_timer = asyncio.get_running_loop().call_later(
+                herald_setting("HUB_GAP_WAIT"), self._on_gap_timeout
+            )
+        elif not pending and self._gap_timer is not None:
+            self._gap_timer.cancel()
+            self._gap_timer = None
+
+    def _on_gap_timeout(self) -> None:
+        self._gap_timer = None
+        if self.pending:
+            asyncio.get_running_loop().create_task(self.fill(max(self.pending)))
+
+    async def fill(self, upto: int) -> None:
+        """Read every inbox event in (last_seq, upto] from the database and apply it in order.
+        Every seq up to `upto` is committed (the sequence lock), so what is absent from the
+        database was deleted since and is rightly skipped."""
+        async with self._fill_lock:
+            if upto <= self.last_seq:
+                self._drain()
+                return
+            from notifications.replay import events_between
+
+            try:
+                stored = await database_sync_to_async(events_between)(self.last_seq, upto)
+            except Exception:
+                logger.warning("hub could not read seq %s..%s from the database; will retry",
+                               self.last_seq + 1, upto, exc_info=True)
+                self._schedule_retry(upto)
+                return
+            metrics.GAP_FILLS.inc(sum(1 for e in stored if e["seq"] not in self.pending))
+            for event in stored:
+                self.pending.setdefault(event["seq"], event)
+            for seq in sorted(s for s in self.pending if s <= upto):
+                if seq > self.last_seq:
+                    self.last_seq = seq
+                    self._apply(self.pending.pop(seq))
+                else:
+                    self.pending.pop(seq)
+            self.last_seq = max(self.last_seq, upto)
+            if self._gap_timer is not None:
+                self._gap_timer.cancel()
+                self._gap_timer = None
+        self._drain()
+
+    def _schedule_retry(self, upto: int) -> None:
+        loop = asyncio.get_running_loop()
+        loop.call_later(1.0, lambda: loop.create_task(self.fill(upto)))
+
+    def _apply(self, event: HubEvent) -> None:
+        for conn in self.syncing:
+            if conn.syncing is not None:
+                conn.syncing.append(event)
+        kind = event["k"]
+        if kind == "n":
+            channel_id = event.get("ch")
+            targets = self.by_channel.get(channel_id) if channel_id is not None else self.by_user.get(event["u"])
+            if targets:
+                seq, text = event["seq"], event["f"]
+                delivered = 0
+                for conn in tuple(targets):
+                    delivered += conn.push_notification(seq, text)
+                metrics.DELIVERED.inc(delivered)
+            ts = event.get("ts")
+            if ts:
+                metrics.DELIVERY_LAG.observe(max(0.0, time.time() - ts))
+        elif kind in ("sub", "unsub"):
+            for user_id in event.get("users", ()):
+                for conn in tuple(self.by_user.get(user_id, ())):
+                    if conn.syncing is None:
+                        self.change_subscription(conn, event)
+
+    def _apply_unsequenced(self, event: HubEvent) -> None:
+        kind = event["k"]
+        if kind == "unread":
+            message = frame({"type": "unread_count", "unread": event["n"]})
+            for conn in tuple(self.by_user.get(event["u"], ())):  # type: ignore[arg-type]
+                conn.push(message)
+        elif kind == "revoke":
+            from notifications.consumers import CLOSE_UNAUTHENTICATED
+
+            for conns in list(self.by_user.values()):
+                for conn in tuple(conns):
+                    if conn.token_id == event["t"]:
+                        conn.close(CLOSE_UNAUTHENTICATED)
+
+    # --- background loops ------------------------------------------------------------
+
+    async def _join_layer(self, channel_name: str | None) -> str | None:
+        """Join the hub group (again: membership expires, and a restarted Redis forgets it)."""
+        layer = get_channel_layer()
+        if layer is None:
+            return None
+        try:
+            if channel_name is None:
+                channel_name = await layer.new_channel(prefix="herald-hub.")
+            await layer.group_add(HUB_GROUP, channel_name)
+        except Exception:
+            if self.layer_ok:
+                logger.warning("hub could not join the channel layer", exc_info=True)
+            self.layer_ok = False
+            metrics.LAYER_ERRORS.labels(op="join").inc()
+            return channel_name
+        if not self.layer_ok:
+            logger.info("hub joined the channel layer")
+        self.layer_ok = True
+        self._last_join = time.monotonic()
+        return channel_name
+
+    async def _receive_loop(self, channel_name: str | None) -> None:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        backoff = 0.1
+        regroup = herald_setting("HUB_REGROUP_INTERVAL")
+        while True:
+            if channel_name is None or not self.layer_ok or time.monotonic() - self._last_join > regroup:
+                channel_name = await self._join_layer(channel_name)
+                if channel_name is None or not self.layer_ok:
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 2.0)
+                    continue
+                backoff = 0.1
+            try:
+                message = await asyncio.wait_for(layer.receive(channel_name), timeout=regroup)
+            except TimeoutError:
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                if self.layer_ok:
+                    logger.warning("hub lost the channel layer; reading new events from the database",
+                                   exc_info=True)
+                self.layer_ok = False
+                metrics.LAYER_ERRORS.labels(op="receive").inc()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
+            try:
+                self.receive(message)  # type: ignore[arg-type]
+            except Exception:
+                logger.exception("hub failed to apply an event")
+
+    async def _poll_loop(self) -> None:
+        """Catch events that the layer never brought (e.g. lost while Redis was down)."""
+        from notifications.services import sequence_value
+
+        while True:
+            interval = herald_setting("HUB_POLL_INTERVAL")
+            await asyncio.sleep(interval if self.layer_ok else min(interval, 0.25))
+            try:
+                newest = await database_sync_to_async(sequence_value)()
+            except Exception:
+                logger.debug("hub poll could not read the sequence", exc_info=True)
+                continue
+            if newest > self.last_seq:
+                if self.layer_ok:
+                    await asyncio.sleep(herald_setting("HUB_GAP_WAIT"))  # maybe still in flight
+                if newest > self.last_seq:
+                    await self.fill(newest)
+
+
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
+
+
+def get_hub() -> Hub:
+    """The hub of the running event loop (one per server process)."""
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        hub = _hubs[loop] = Hub()
+    return hub

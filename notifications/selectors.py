@@ -1,0 +1,144 @@
+"""Reads: visibility, permissions, inboxes, history and replay."""
+
+from collections.abc import Iterator
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import BigIntegerField, Count, Exists, OuterRef, Q, QuerySet, Value
+
+from notifications.exceptions import NotFound
+from notifications.models import Channel, Notification, ReadMark, ReadState, StreamSequence, Subscription
+
+AnyUser = User | AnonymousUser
+
+
+def _visible_q(user: User) -> Q:
+    return (
+        Q(visibility=Channel.PUBLIC)
+        | Q(owner=user)
+        | Q(publishers=user)
+        | Q(subscriptions__user=user, subscriptions__ended_seq__isnull=True)
+    )
+
+
+def channel_list(*, user: User) -> QuerySet[Channel]:
+    """Channels the user may see, each annotated with `subscriber_count` and `is_subscribed`."""
+    qs = Channel.objects.all()
+    if not user.is_staff:
+        qs = qs.filter(id__in=Channel.objects.filter(_visible_q(user)).values("id"))
+    active = Subscription.objects.filter(channel=OuterRef("pk"), ended_seq__isnull=True)
+    return qs.annotate(
+        subscriber_count=Count("subscriptions", filter=Q(subscriptions__ended_seq__isnull=True), distinct=True),
+        is_subscribed=Exists(active.filter(user=user)),
+    ).select_related("owner").prefetch_related("publishers").order_by("slug")
+
+
+def channel_get(*, user: User, slug: str) -> Channel:
+    """A channel the user may see; anything else is NotFound, as if it did not exist."""
+    try:
+        return channel_list(user=user).get(slug=slug)
+    except Channel.DoesNotExist:
+        raise NotFound("Channel not found.") from None
+
+
+def channel_can_publish(*, channel: Channel, user: User) -> bool:
+    if user.is_staff or channel.owner_id == user.pk:
+        return True
+    return channel.publishers.filter(pk=user.pk).exists()
+
+
+def channel_can_manage(*, channel: Channel, user: User) -> bool:
+    """Owner and staff change, delete, and add or remove other subscribers."""
+    return user.is_staff or channel.owner_id == user.pk
+
+
+def channel_can_self_subscribe(*, channel: Channel, user: User) -> bool:
+    return channel.visibility == Channel.PUBLIC or channel_can_manage(channel=channel, user=user)
+
+
+def channel_history(*, channel: Channel, after: int, limit: int) -> list[Notification]:
+    return list(
+        Notification.objects.filter(channel=channel, id__gt=after).order_by("id")[:limit]
+    )
+
+
+def user_can_create_channels(*, user: User) -> bool:
+    return bool(user.is_staff or user.has_perm("notifications.add_channel"))
+
+
+# --- Inbox -----------------------------------------------------------------------------
+
+
+def inbox_queryset(*, user: User) -> QuerySet[Notification]:
+    """The user's inbox: channel notifications inside one of their subscription intervals,
+    plus direct notifications. No per-subscriber rows exist; this is computed on read."""
+    interval = Subscription.objects.filter(
+        user_id=user.pk, channel_id=OuterRef("channel_id"), started_seq__lt=OuterRef("id")
+    ).filter(Q(ended_seq__isnull=True) | Q(ended_seq__gt=OuterRef("id")))
+    channel_ids = Subscription.objects.filter(user_id=user.pk).values("channel_id")
+    return Notification.objects.filter(
+        Q(recipient_id=user.pk) | (Q(channel_id__in=channel_ids) & Exists(interval))
+    )
+
+
+def _read_upto(user: User) -> int:
+    return ReadState.objects.filter(user_id=user.pk).values_list("read_upto", flat=True).first() or 0
+
+
+def inbox_with_read_flags(*, user: User) -> QuerySet[Notification]:
+    upto = _read_upto(user)
+    marked = ReadMark.objects.filter(user_id=user.pk, notification_id=OuterRef("id"))
+    return (
+        inbox_queryset(user=user)
+        .select_related("channel")
+        .annotate(is_marked=Exists(marked))
+        .annotate(read_upto=Value(upto, output_field=BigIntegerField()))
+    )
+
+
+def inbox_unread_only(qs: QuerySet[Notification], *, user: User) -> QuerySet[Notification]:
+    """Narrow an `inbox_with_read_flags` queryset to unread notifications."""
+    return qs.filter(id__gt=_read_upto(user), is_marked=False)
+
+
+def notification_is_read(n: Notification) -> bool:
+    return bool(n.id <= int(n.read_upto) or n.is_marked)  # type: ignore[attr-defined]
+
+
+def notification_unread_count(*, user: User) -> int:
+    upto = _read_upto(user)
+    marked = ReadMark.objects.filter(user_id=user.pk, notification_id=OuterRef("id"))
+    return inbox_queryset(user=user).filter(id__gt=upto).exclude(Exists(marked)).count()
+
+
+# --- Replay (WebSocket) ------------------------------------------------------------------
+
+
+def stream_snapshot(*, user: User) -> tuple[int, int, dict[int, str]]:
+    """(sequence value, newest notification id, active subscriptions as of that value).
+
+    The sequence is read first, so every subscription change up to it is visible in the
+    subscription read that follows; later changes are filtered out by their seq numbers.
+    """
+    seq = StreamSequence.objects.filter(id=1).values_list("value", flat=True).first() or 0
+    rows = Subscription.objects.filter(user_id=user.pk, started_seq__lte=seq).filter(
+        Q(ended_seq__isnull=True) | Q(ended_seq__gt=seq)
+    ).values_list("channel_id", "channel__slug")
+    last_id = Notification.objects.filter(id__lte=seq).order_by("-id").values_list("id", flat=True).first() or 0
+    return seq, last_id, dict(rows)
+
+
+def replay_batches(*, user: User, since: int, upto: int, batch: int = 500) -> Iterator[list[Notification]]:
+    """The user's inbox notifications with since < id <= upto, in id order, in batches."""
+    cursor = since
+    while True:
+        rows = list(
+            inbox_queryset(user=user).filter(id__gt=cursor, id__lte=upto).select_related("channel").order_by("id")[:batch]
+        )
+        if not rows:
+            return
+        yield rows
+        cursor = rows[-1].id
+
+
+def pruned_upto() -> int:
+    return StreamSequence.objects.filter(id=1).values_list("pruned_upto", flat=True).first() or 0

@@ -1,0 +1,10 @@
+"""Dashboard pages (server-rendered; live updates come from static/herald/client.js)."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    return render(request, "notifications/inbox.html")
