@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from accounts import services
 from accounts.models import ApiToken
-from notifications.api import page, query_int, query_limit
+from notifications.api import MAX_ID, page, query_int, query_limit
 from notifications.exceptions import Invalid, NotFound
 from notifications.serialization import iso
 
@@ -94,7 +94,7 @@ class TokenListView(APIView):
 class TokenDetailView(APIView):
     def delete(self, request: Request, token_id: int) -> Response:
         """Revoke a token; sockets it opened are closed (4401)."""
-        token = ApiToken.objects.filter(user=request.user, pk=token_id).first()
+        token = ApiToken.objects.filter(user=request.user, pk=token_id).first() if token_id <= MAX_ID else None
         if token is None:
             raise NotFound("No such token.")
         services.token_revoke(token=token)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,6 +24,7 @@ from notifications.validation import clean_notification_input
 
 MAX_LIMIT = 500
 MAX_BULK_USERNAMES = 10_000
+MAX_ID = 2**63 - 1  # ids are 64-bit; anything larger cannot exist (and overflows the database)
 
 
 # --- Paging ---------------------------------------------------------------------------------
@@ -33,9 +35,17 @@ def query_int(request: Request, name: str) -> int | None:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return None
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or int(raw) > MAX_ID:
         raise Invalid("Must be a non-negative integer.", name)
     return int(raw)
+
+
+def user_by_username(username: str) -> User | None:
+    """The user named exactly `username`; None for anything that cannot be a username
+    (NUL would make PostgreSQL fail)."""
+    if not username or len(username) > 150 or "\x00" in username:
+        return None
+    return User.objects.filter(username=username).first()
 
 
 def query_limit(request: Request) -> int:
@@ -177,6 +187,8 @@ class ChannelListView(APIView):
         qs = selectors.channel_list(user=request.user)
         after = request.query_params.get("after")
         if after:
+            if not re.match(SLUG_RE, after):
+                raise Invalid("Must be a channel slug.", "after")
             qs = qs.filter(slug__gt=after)
         channels = list(qs[:limit])
         return page(request, [channel_data(c) for c in channels], limit=limit, cursor="after",
@@ -265,7 +277,7 @@ class SubscriberDetailView(ChannelDetailView):
     def delete(self, request: Request, slug: str, username: str) -> Response:
         """Remove one subscriber (owner, staff)."""
         channel = self.channel(request, slug, manage=True)
-        user = User.objects.filter(username=username).first()
+        user = user_by_username(username)
         if user is None:
             raise NotFound("No such user.")
         services.channel_unsubscribe(channel=channel, user=user)
@@ -335,7 +347,7 @@ class DirectNotificationView(APIView):
             raise PermissionDenied("Only staff can send direct notifications.")
         key = idempotency_key(request)
         cleaned = clean_notification_input(request.data)
-        recipient = User.objects.filter(username=username).first()
+        recipient = user_by_username(username)
         if recipient is None:
             raise NotFound("No such user.")
         notification, created = services.notification_publish(
@@ -372,6 +384,8 @@ class InboxView(APIView):
         qs = selectors.inbox_with_read_flags(user=request.user)
         channel = request.query_params.get("channel")
         if channel:
+            if not re.match(SLUG_RE, channel):
+                raise Invalid("Must be a channel slug.", "channel")
             qs = qs.filter(channel__slug=channel)
         if unread in ("1", "true"):
             qs = selectors.inbox_unread_only(qs, user=request.user)
@@ -397,6 +411,8 @@ class MarkReadView(APIView):
     @extend_schema(request=None, responses=UNREAD)
     def post(self, request: Request, notification_id: int) -> Response:
         """Mark one notification read; every socket of yours gets the new count."""
+        if notification_id > MAX_ID:
+            raise NotFound("No such notification in your inbox.")
         unread = services.notification_mark_read(user=request.user, notification_id=notification_id)
         return Response({"unread": unread})
 

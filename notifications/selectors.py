@@ -1,12 +1,13 @@
 """Reads: visibility, permissions, inboxes, history and replay."""
 
+import re
 from collections.abc import Iterator
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import BigIntegerField, Count, Exists, OuterRef, Q, QuerySet, Value
 
 from notifications.exceptions import NotFound
-from notifications.models import Channel, Notification, ReadMark, ReadState, StreamSequence, Subscription
+from notifications.models import SLUG_RE, Channel, Notification, ReadMark, ReadState, StreamSequence, Subscription
 
 AnyUser = User | AnonymousUser
 
@@ -34,6 +35,8 @@ def channel_list(*, user: User) -> QuerySet[Channel]:
 
 def channel_get(*, user: User, slug: str) -> Channel:
     """A channel the user may see; anything else is NotFound, as if it did not exist."""
+    if not re.match(SLUG_RE, slug):  # also keeps NUL and the like away from the database
+        raise NotFound("Channel not found.")
     try:
         return channel_list(user=user).get(slug=slug)
     except Channel.DoesNotExist:

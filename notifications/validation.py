@@ -1,5 +1,6 @@
 """Validation of a notification's fields, shared by the REST API and the WebSocket `publish` frame."""
 
+import math
 from typing import Any, TypedDict
 
 import orjson
@@ -20,14 +21,18 @@ class NotificationInput(TypedDict):
 ALLOWED_FIELDS = {"title", "body", "level", "data"}
 
 
-def _contains_nul(value: Any) -> bool:
+def _data_problem(value: Any) -> str | None:
+    """What makes `data` unstorable: NUL in any string (PostgreSQL refuses it) or a number
+    that JSON cannot carry (`1e400` parses as infinity and would be stored as `Infinity`)."""
     if isinstance(value, str):
-        return "\x00" in value
+        return "Null characters are not allowed." if "\x00" in value else None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else "Numbers must be finite."
     if isinstance(value, dict):
-        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+        return next(filter(None, (_data_problem(k) or _data_problem(v) for k, v in value.items())), None)
     if isinstance(value, list):
-        return any(_contains_nul(v) for v in value)
-    return False
+        return next(filter(None, map(_data_problem, value)), None)
+    return None
 
 
 def _text(raw: dict[str, Any], field: str, *, required: bool, max_length: int) -> str:
@@ -64,12 +69,14 @@ def clean_notification_input(raw: Any) -> NotificationInput:
         data = {}
     if not isinstance(data, dict):
         raise Invalid("Must be a JSON object.", "data")
-    if _contains_nul(data):
-        raise Invalid("Null characters are not allowed.", "data")
     try:
+        # First, as it also bounds the nesting depth (255) for the walk below.
         size = len(orjson.dumps(data))
     except (orjson.JSONEncodeError, TypeError):
-        raise Invalid("Must be JSON that can be stored (integers up to 64 bits).", "data") from None
+        raise Invalid("Must be JSON that can be stored (integers up to 64 bits, nesting up to 255).", "data") from None
+    problem = _data_problem(data)
+    if problem:
+        raise Invalid(problem, "data")
     if size > herald_setting("DATA_MAX_BYTES"):
         raise TooLarge(f"Must be at most {herald_setting('DATA_MAX_BYTES')} bytes as compact JSON.", "data")
     return {"title": title, "body": body, "level": level, "data": data}
