@@ -64,6 +64,19 @@ def channel_history(*, channel: Channel, after: int, limit: int) -> list[Notific
     )
 
 
+def channel_recent(*, channel: Channel, limit: int = 20) -> list[Notification]:
+    """The channel's newest notifications, newest first."""
+    return list(Notification.objects.filter(channel=channel).order_by("-id")[:limit])
+
+
+def channel_publishable_list(*, user: User) -> QuerySet[Channel]:
+    """Channels the user may publish to: staff all, others those they own or publish to."""
+    qs = Channel.objects.order_by("slug")
+    if user.is_staff:
+        return qs
+    return qs.filter(id__in=Channel.objects.filter(Q(owner=user) | Q(publishers=user)).values("id"))
+
+
 def user_can_create_channels(*, user: User) -> bool:
     return bool(user.is_staff or user.has_perm("notifications.add_channel"))
 
@@ -107,10 +120,31 @@ def notification_is_read(n: Notification) -> bool:
     return bool(n.id <= int(n.read_upto) or n.is_marked)  # type: ignore[attr-defined]
 
 
-def notification_unread_count(*, user: User) -> int:
-    upto = _read_upto(user)
+def notification_unread_count(*, user: User, upto: int | None = None) -> int:
+    """Unread inbox notifications; with `upto`, only those with id <= upto (a page's snapshot)."""
+    read_upto = _read_upto(user)
     marked = ReadMark.objects.filter(user_id=user.pk, notification_id=OuterRef("id"))
-    return inbox_queryset(user=user).filter(id__gt=upto).exclude(Exists(marked)).count()
+    qs = inbox_queryset(user=user).filter(id__gt=read_upto)
+    if upto is not None:
+        qs = qs.filter(id__lte=upto)
+    return qs.exclude(Exists(marked)).count()
+
+
+def inbox_page(
+    *, user: User, channel: str | None = None, unread: bool = False, before: int | None = None,
+    upto: int | None = None, limit: int = 50,
+) -> list[Notification]:
+    """One page of the inbox, newest first, with read flags (see `notification_is_read`)."""
+    qs = inbox_with_read_flags(user=user)
+    if channel:
+        qs = qs.filter(channel__slug=channel)
+    if unread:
+        qs = inbox_unread_only(qs, user=user)
+    if before is not None:
+        qs = qs.filter(id__lt=before)
+    if upto is not None:
+        qs = qs.filter(id__lte=upto)
+    return list(qs.order_by("-id")[:limit])
 
 
 # --- Replay (WebSocket) ------------------------------------------------------------------
