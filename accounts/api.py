@@ -16,7 +16,15 @@ from rest_framework.views import APIView
 
 from accounts import services
 from accounts.models import ApiToken
-from notifications.api import MAX_ID, page, query_int, query_limit
+from notifications.api import (
+    MAX_ID,
+    StrictCharField,
+    StrictEmailField,
+    StrictRegexField,
+    page,
+    query_int,
+    query_limit,
+)
 from notifications.exceptions import Invalid, NotFound
 from notifications.serialization import iso
 
@@ -26,8 +34,8 @@ class AuthThrottle(AnonRateThrottle):
 
 
 class CredentialsSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150, trim_whitespace=False)
-    password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
+    username = StrictCharField(max_length=150, trim_whitespace=False)
+    password = StrictCharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
 
 
 class ObtainTokenView(APIView):
@@ -52,13 +60,17 @@ class ObtainTokenView(APIView):
 
 class TokenSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
-    name = serializers.CharField(max_length=100)
+    name = StrictCharField(max_length=100)
     prefix = serializers.CharField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     last_used_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
 
-class NewTokenSerializer(TokenSerializer):
+class NewTokenSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    prefix = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
     key = serializers.CharField(read_only=True)
 
 
@@ -88,7 +100,8 @@ class TokenListView(APIView):
         serializer = TokenSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         token, key = services.token_create(user=request.user, name=serializer.validated_data["name"])
-        return Response({**token_data(token), "key": key}, status=status.HTTP_201_CREATED)
+        body = {k: v for k, v in token_data(token).items() if k != "last_used_at"}
+        return Response({**body, "key": key}, status=status.HTTP_201_CREATED)
 
 
 class TokenDetailView(APIView):
@@ -111,9 +124,9 @@ class TicketView(APIView):
 
 
 class NewSubscriberSerializer(serializers.Serializer):
-    username = serializers.RegexField(r"^[\w.@+-]{1,150}\Z", max_length=150, trim_whitespace=False)
-    email = serializers.EmailField(required=False, allow_blank=True)
-    password = serializers.CharField(required=False, allow_blank=True, max_length=128, trim_whitespace=False)
+    username = StrictRegexField(r"^[\w.@+-]{1,150}\Z", max_length=150, trim_whitespace=False)
+    email = StrictEmailField(required=False, allow_blank=True)
+    password = StrictCharField(required=False, allow_blank=True, max_length=128, trim_whitespace=False)
 
 
 class SubscriberCreateView(APIView):

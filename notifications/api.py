@@ -71,7 +71,28 @@ def page(request: Request, results: list[Any], *, limit: int, cursor: str, curso
 # --- Serializers ----------------------------------------------------------------------------
 
 
-class StrictSlugField(serializers.RegexField):
+class StringOnly:
+    """JSON strings only: DRF's CharField would quietly turn `5` or `true` into text."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            raise ValidationError("Not a valid string.")
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
+class StrictCharField(StringOnly, serializers.CharField):
+    pass
+
+
+class StrictEmailField(StringOnly, serializers.EmailField):
+    pass
+
+
+class StrictRegexField(StringOnly, serializers.RegexField):
+    pass
+
+
+class StrictSlugField(StringOnly, serializers.RegexField):
     """ASCII slug, compared exactly: surrounding whitespace is refused, not trimmed."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -81,7 +102,7 @@ class StrictSlugField(serializers.RegexField):
 
 class UsernameListField(serializers.ListField):
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(child=serializers.CharField(max_length=150, trim_whitespace=False), **kwargs)
+        super().__init__(child=StrictCharField(max_length=150, trim_whitespace=False), **kwargs)
 
 
 def users_by_username(usernames: list[str], field: str) -> list[User]:
@@ -95,8 +116,8 @@ def users_by_username(usernames: list[str], field: str) -> list[User]:
 
 class ChannelSerializer(serializers.Serializer):
     slug = StrictSlugField()
-    name = serializers.CharField(max_length=100)
-    description = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    name = StrictCharField(max_length=100)
+    description = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
     visibility = serializers.ChoiceField(choices=[Channel.PUBLIC, Channel.PRIVATE], default=Channel.PUBLIC)
     publishers = UsernameListField(required=False, max_length=1000)
     owner = serializers.CharField(read_only=True)

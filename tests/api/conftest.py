@@ -98,3 +98,8 @@ def publish(alice: User) -> Callable[..., int]:
         return notification.id
 
     return _publish
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
