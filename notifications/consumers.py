@@ -19,7 +19,7 @@ from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.http.request import validate_host
+from django.http.request import split_domain_port, validate_host
 
 from accounts.authentication import parse_token_header
 from accounts.models import ApiToken
@@ -37,22 +37,25 @@ logger = logging.getLogger(__name__)
 CLOSE_BAD_REQUEST = 4400  # `since` is not a non-negative integer
 CLOSE_UNAUTHENTICATED = 4401  # no or bad credential, or the token was revoked
 CLOSE_TOO_MANY_CONNECTIONS = 4429
+CLOSE_MESSAGE_TOO_BIG = 1009
+MAX_ID = 2**63 - 1
 
 
 def parse_since(raw: str | None) -> int | None:
     """`since` must be digits only (no sign, no spaces); raises Invalid otherwise."""
     if raw is None:
         return None
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+    if not raw.isascii() or not raw.isdigit():
         raise Invalid("since must be a non-negative integer", "since")
-    return int(raw)
+    # Ids are 64-bit: anything longer is simply beyond the newest id and replays nothing.
+    return int(raw) if len(raw) <= 18 else MAX_ID
 
 
 def origin_allowed(origin: str | None) -> bool:
     if not origin:
         return False
-    host = urlsplit(origin).netloc
-    return bool(host) and validate_host(host, settings.ALLOWED_HOSTS)
+    domain, _port = split_domain_port(urlsplit(origin).netloc)
+    return bool(domain) and validate_host(domain, settings.ALLOWED_HOSTS)
 
 
 class TokenBucket:
@@ -185,6 +188,11 @@ class NotificationConsumer(AsyncConsumer):
         if self.conn is None or self.conn.closed:
             return
         text = message.get("text")
+        size = len(text.encode()) if text is not None else len(message.get("bytes") or b"")
+        if size > herald_setting("WS_MAX_MESSAGE_BYTES"):
+            # Daphne's --websocket-max-message-size does this first; this covers other servers.
+            self.conn.close(CLOSE_MESSAGE_TOO_BIG, flush=False)
+            return
         if text is None:
             await self.error("bad_request", "Binary frames are not supported; send JSON text.")
             return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -9,10 +10,13 @@ from channels.db import database_sync_to_async
 
 from notifications import selectors, services
 from notifications.exceptions import Forbidden, Invalid, NotFound
+from notifications.models import SLUG_RE
 from notifications.validation import ALLOWED_FIELDS, clean_notification_input
 
 if TYPE_CHECKING:
     from notifications.consumers import NotificationConsumer
+
+SLUG_PATTERN = re.compile(SLUG_RE)
 
 Action = Callable[["NotificationConsumer", dict[str, Any]], Awaitable[None]]
 
@@ -21,6 +25,9 @@ def _slug(payload: dict[str, Any]) -> str:
     slug = payload.get("channel")
     if not isinstance(slug, str) or not slug:
         raise Invalid("'channel' must be a channel slug.", "channel")
+    if not SLUG_PATTERN.match(slug):
+        # No channel can have this slug (and NUL would make PostgreSQL fail): unknown channel.
+        raise NotFound("Channel not found.")
     return slug
 
 
