@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import functools
 import logging
 import time
 import weakref
@@ -29,7 +31,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
-from notifications import metrics
+from notifications import metrics, presence
 from notifications.conf import herald_setting
 from notifications.events import HUB_GROUP, HubEvent
 from notifications.serialization import frame
@@ -39,6 +41,42 @@ logger = logging.getLogger(__name__)
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 CLOSE_SLOW_CONSUMER = 4408
+
+
+def transport_backlog_probe(send: Send) -> Callable[[], int] | None:
+    """A function returning the bytes written to this socket but not yet taken by the
+    kernel, or None when the server does not let us see them.
+
+    Why: under Daphne the ASGI `send` never blocks. It hands each frame to autobahn, which
+    writes it to Twisted's TCP transport, which buffers whatever the kernel will not take,
+    without limit. A client that stops reading therefore never backs up our queue; its
+    frames pile up in the transport instead, and the process's memory grows with them.
+    The only place the backlog is visible is the transport itself.
+
+    Daphne's `send` is `functools.partial(server.handle_reply, protocol)`, possibly wrapped
+    by Channels middleware (SessionMiddleware passes its own bound `send`, keeping the inner
+    one as `real_send`). `protocol.transport` is a Twisted FileDescriptor: the unsent bytes
+    are `dataBuffer[offset:]` plus the writes not yet joined into it (`_tempDataLen`).
+    These are private attributes (checked against Twisted 26.10); if they are missing, we
+    return None and the queue-length limit alone applies.
+    """
+    for _ in range(8):  # unwrap middleware `send` wrappers
+        if isinstance(send, functools.partial):
+            break
+        inner = getattr(getattr(send, "__self__", None), "real_send", None)
+        if inner is None:
+            return None
+        send = inner
+    if not isinstance(send, functools.partial) or not send.args:
+        return None
+    transport = getattr(send.args[0], "transport", None)
+    if not all(hasattr(transport, name) for name in ("dataBuffer", "offset", "_tempDataLen")):
+        return None
+
+    def backlog() -> int:
+        return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+
+    return backlog
 
 
 class Connection:
@@ -56,6 +94,9 @@ class Connection:
         self._send = send
         self._queue: deque[str | int] = deque()  # text frames, or an int close code
         self._waiter: asyncio.Future[None] | None = None
+        self._backlog = transport_backlog_probe(send)
+        self._queue_limit: int = herald_setting("SOCKET_QUEUE_LIMIT")
+        self._backlog_limit: int = herald_setting("SOCKET_BACKLOG_BYTES")
         self._writer = asyncio.get_running_loop().create_task(self._write_loop())
 
     # --- outbound ------------------------------------------------------------------
@@ -64,12 +105,22 @@ class Connection:
         if self.closed:
             return
         self._queue.append(text)
-        if len(self._queue) > herald_setting("SOCKET_QUEUE_LIMIT"):
+        if self._too_slow():
             metrics.SLOW_CLOSED.inc()
-            logger.warning("closing slow socket of user %s (%d frames queued)", self.user_id, len(self._queue))
+            logger.warning("closing slow socket of user %s (%d frames queued, %d bytes unsent)",
+                           self.user_id, len(self._queue), self._backlog() if self._backlog else -1)
+            # Drop what is queued here (the client resumes with `since`); the bytes already in
+            # the transport go out before the close frame.
             self.close(CLOSE_SLOW_CONSUMER, flush=False)
             return
         self._wake()
+
+    def _too_slow(self) -> bool:
+        """Our own queue (servers whose `send` blocks) or the transport's (Daphne) is over its
+        bound. O(1): a length and two attribute reads, on every push."""
+        if len(self._queue) > self._queue_limit:
+            return True
+        return self._backlog is not None and self._backlog() > self._backlog_limit
 
     def push_message(self, message: dict[str, Any]) -> None:
         self.push(frame(message))
@@ -133,6 +184,8 @@ class Connection:
                 channel_id is None and user_id == self.user_id
             ):
                 self.push_notification(event["seq"], event["f"])
+        elif kind == "unread":
+            self.push_message({"type": "unread_count", "unread": event["n"]})
         elif self.user_id in event.get("users", ()):
             self.hub.change_subscription(self, event)
 
@@ -152,6 +205,7 @@ class Hub:
         self._fill_lock = asyncio.Lock()
         self._gap_timer: asyncio.TimerHandle | None = None
         self._last_join = 0.0
+        self._channel_name: str | None = None
 
     # --- life cycle --------------------------------------------------------------------
 
@@ -166,9 +220,15 @@ class Hub:
                 # read is then certain to reach us through the layer (or through a fill).
                 channel_name = await self._join_layer(None)
                 self.last_seq = await database_sync_to_async(sequence_value)()
+                # A fresh context: the loops serve every socket and must not carry the log
+                # context (connection id) of the socket that happened to start the hub.
+                context = contextvars.Context()
                 self._tasks = [
-                    asyncio.create_task(self._receive_loop(channel_name), name="herald-hub-receive"),
-                    asyncio.create_task(self._poll_loop(), name="herald-hub-poll"),
+                    asyncio.create_task(self._receive_loop(channel_name), name="herald-hub-receive",
+                                        context=context),
+                    asyncio.create_task(self._poll_loop(), name="herald-hub-poll", context=context),
+                    # Live connection counts for Django admin (see notifications.presence).
+                    asyncio.create_task(presence.publish_loop(self), name="herald-hub-presence", context=context),
                 ]
                 self._started.set_result(None)
             except BaseException as exc:
@@ -220,7 +280,7 @@ class Hub:
         for channel_id in conn.channels:
             self.by_channel[channel_id].add(conn)
         for event in collected:
-            if event["seq"] > snapshot_seq:
+            if event.get("seq", snapshot_seq + 1) > snapshot_seq:  # unsequenced (unread) too
                 conn.apply(event)
 
     def unregister(self, conn: Connection) -> None:
@@ -333,7 +393,10 @@ class Hub:
                 seq, text = event["seq"], event["f"]
                 delivered = 0
                 for conn in tuple(targets):
-                    delivered += conn.push_notification(seq, text)
+                    # A socket still syncing (only reachable here through by_user, for direct
+                    # notifications) gets this event from its sync buffer, after the replay.
+                    if conn.syncing is None:
+                        delivered += conn.push_notification(seq, text)
                 metrics.DELIVERED.inc(delivered)
             ts = event.get("ts")
             if ts:
@@ -349,7 +412,10 @@ class Hub:
         if kind == "unread":
             message = frame({"type": "unread_count", "unread": event["n"]})
             for conn in tuple(self.by_user.get(event["u"], ())):  # type: ignore[arg-type]
-                conn.push(message)
+                if conn.syncing is not None:  # held until after `welcome`/`replayed`
+                    conn.syncing.append(event)
+                else:
+                    conn.push(message)
         elif kind == "revoke":
             from notifications.consumers import CLOSE_UNAUTHENTICATED
 
@@ -377,6 +443,7 @@ class Hub:
             return channel_name
         if not self.layer_ok:
             logger.info("hub joined the channel layer")
+        self._channel_name = channel_name
         self.layer_ok = True
         self._last_join = time.monotonic()
         return channel_name
@@ -392,7 +459,7 @@ class Hub:
                 channel_name = await self._join_layer(channel_name)
                 if channel_name is None or not self.layer_ok:
                     await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, 2.0)
+                    backoff = min(backoff * 2, 1.0)
                     continue
                 backoff = 0.1
             try:
@@ -408,7 +475,7 @@ class Hub:
                 self.layer_ok = False
                 metrics.LAYER_ERRORS.labels(op="receive").inc()
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 2.0)
+                backoff = min(backoff * 2, 1.0)
                 continue
             try:
                 self.receive(message)  # type: ignore[arg-type]
@@ -416,7 +483,9 @@ class Hub:
                 logger.exception("hub failed to apply an event")
 
     async def _poll_loop(self) -> None:
-        """Catch events that the layer never brought (e.g. lost while Redis was down)."""
+        """Catch events that the layer never brought: lost while Redis was down or restarting,
+        or because a publisher's send failed. Polls every 0.25 s while the layer is down, so
+        sockets keep getting notifications within about a second without Redis."""
         from notifications.services import sequence_value
 
         while True:
@@ -427,11 +496,18 @@ class Hub:
             except Exception:
                 logger.debug("hub poll could not read the sequence", exc_info=True)
                 continue
-            if newest > self.last_seq:
-                if self.layer_ok:
-                    await asyncio.sleep(herald_setting("HUB_GAP_WAIT"))  # maybe still in flight
-                if newest > self.last_seq:
-                    await self.fill(newest)
+            if newest <= self.last_seq:
+                continue
+            if self.layer_ok:
+                await asyncio.sleep(herald_setting("HUB_GAP_WAIT"))  # maybe still in flight
+                if newest <= self.last_seq:
+                    continue
+                # The layer looks healthy yet did not bring these events. The usual cause is a
+                # Redis restart: our receive reconnected, but the group forgot us, so nothing
+                # more would ever arrive. Joining is idempotent; do it before filling.
+                metrics.LAYER_ERRORS.labels(op="missed").inc()
+                await self._join_layer(self._channel_name)
+            await self.fill(newest)
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
