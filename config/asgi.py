@@ -14,6 +14,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.sessions import SessionMiddlewareStack  # noqa: E402
 
+from config.logs import ConnectionIdMiddleware  # noqa: E402
 from notifications.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -21,6 +22,6 @@ application = ProtocolTypeRouter(
         "http": django_asgi_app,
         # Session only (no AuthMiddleware): the consumer resolves the user itself, and only
         # for cookie clients, after checking Origin. Token and ticket clients skip that work.
-        "websocket": SessionMiddlewareStack(URLRouter(websocket_urlpatterns)),
+        "websocket": ConnectionIdMiddleware(SessionMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -4,9 +4,11 @@ from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from rest_framework import status
+from rest_framework.exceptions import Throttled
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from notifications import metrics
 from notifications.exceptions import HeraldError, Invalid
 
 
@@ -20,4 +22,6 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, RecursionError):
         # The stdlib JSON parser recurses per nesting level: deeply nested input is bad input.
         return Response({"detail": "JSON parse error - nested too deeply."}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, Throttled):
+        metrics.RATE_LIMITED.labels(where="rest").inc()
     return drf_exception_handler(exc, context)

@@ -5,6 +5,7 @@ from pathlib import Path
 import dj_database_url
 
 from config.env import envbool, envfloat, envint, envlist, envstr
+from config.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -221,18 +223,11 @@ HERALD = {
     "HUB_POLL_INTERVAL": envfloat("HERALD_HUB_POLL_INTERVAL", 1.0),
     "HUB_REGROUP_INTERVAL": 15.0,
     "TOKEN_TOUCH_SECONDS": 60,
+    # seconds between each process publishing its live connection counts (for admin)
+    "PRESENCE_INTERVAL": envfloat("HERALD_PRESENCE_INTERVAL", 5.0),
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-    },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
-    "loggers": {
-        "django.channels.server": {"level": "WARNING"},
-        "daphne": {"level": "WARNING"},
-    },
-}
+# LOG_FORMAT=json: one JSON object per line, with request and connection ids (config.logs).
+LOGGING = logging_config(
+    fmt=envstr("LOG_FORMAT", "plain"), level=envstr("LOG_LEVEL", "INFO"), access_log=envbool("LOG_ACCESS", True)
+)

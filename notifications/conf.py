@@ -19,6 +19,7 @@ DEFAULTS: dict[str, Any] = {
     "HUB_POLL_INTERVAL": 1.0,
     "HUB_REGROUP_INTERVAL": 15.0,
     "TOKEN_TOUCH_SECONDS": 60,
+    "PRESENCE_INTERVAL": 5.0,
 }
 
 
