@@ -242,3 +242,21 @@ def notification_mark_all_read(*, user: User) -> int:
         events.broadcast_on_commit(events.unread_event(user_id=user.pk, unread=unread))
     return unread
 
+
+# --- Retention --------------------------------------------------------------------------
+
+
+def notifications_prune(*, older_than: timedelta) -> int:
+    """Delete notifications older than `older_than` and remember the newest pruned id, so that
+    a replay asking for that range answers `replay_unavailable` instead of silently skipping."""
+    cutoff = timezone.now() - older_than
+    with transaction.atomic():
+        doomed = Notification.objects.filter(created_at__lt=cutoff)
+        newest = doomed.order_by("-id").values_list("id", flat=True).first()
+        if newest is None:
+            transaction.set_rollback(True)  # give the sequence number back
+            return 0
+        deleted, _ = doomed.delete()
+        StreamSequence.objects.filter(id=1, pruned_upto__lt=newest).update(pruned_upto=newest)
+    idempotency_keys_prune()
+    return deleted
