@@ -85,7 +85,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # on the busy timeout instead of failing with "database is locked" mid-transaction.
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
+        "timeout": envfloat("HERALD_SQLITE_TIMEOUT", 20.0),  # busy timeout, seconds
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -219,6 +219,8 @@ HERALD = {
     "SOCKET_FRAME_BURST": envint("HERALD_SOCKET_FRAME_BURST", 60),
     "MAX_CONNECTIONS_PER_USER": envint("HERALD_MAX_CONNECTIONS_PER_USER", 100),
     "SOCKET_QUEUE_LIMIT": envint("HERALD_SOCKET_QUEUE_LIMIT", 5000),  # frames waiting
+    # Bytes a client has not read yet (in the server's transport) before it is closed with 4408.
+    "SOCKET_BACKLOG_BYTES": envint("HERALD_SOCKET_BACKLOG_BYTES", 4 * 1024 * 1024),
     "HUB_GAP_WAIT": envfloat("HERALD_HUB_GAP_WAIT", 0.2),  # seconds before a gap is read from the db
     "HUB_POLL_INTERVAL": envfloat("HERALD_HUB_POLL_INTERVAL", 1.0),
     "HUB_REGROUP_INTERVAL": 15.0,

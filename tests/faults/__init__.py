@@ -1,0 +1,1 @@
+"""Fault injection: real server processes, real Redis servers killed and restarted."""
