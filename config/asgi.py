@@ -5,6 +5,7 @@ Served by Daphne (see README and docs/deployment.md for the flags that matter:
 """
 
 import os
+import sys
 
 from django.core.asgi import get_asgi_application
 
@@ -16,6 +17,30 @@ from channels.sessions import SessionMiddlewareStack  # noqa: E402
 
 from config.logs import ConnectionIdMiddleware  # noqa: E402
 from notifications.routing import websocket_urlpatterns  # noqa: E402
+
+
+
+def close_oversized_messages_with_1009() -> None:
+    """SPEC: a message over 64 KiB closes the socket with 1009. Daphne's WebSocket factory
+    (autobahn) keeps `failByDrop` on, so it would drop the TCP connection without a close
+    frame; with it off, autobahn sends the close frame (1009) and then closes. Applied only
+    when Daphne is the server (its modules are then already loaded; importing them here
+    would install a Twisted reactor under other servers)."""
+    ws_protocol = sys.modules.get("daphne.ws_protocol")
+    if ws_protocol is None or getattr(ws_protocol.WebSocketFactory, "_herald_clean_close", False):
+        return
+    factory = ws_protocol.WebSocketFactory
+    reset = factory.resetProtocolOptions
+
+    def reset_protocol_options(self: object) -> None:
+        reset(self)
+        self.failByDrop = False  # type: ignore[attr-defined]
+
+    factory.resetProtocolOptions = reset_protocol_options
+    factory._herald_clean_close = True
+
+
+close_oversized_messages_with_1009()
 
 application = ProtocolTypeRouter(
     {
