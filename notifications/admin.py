@@ -84,6 +84,12 @@ class ChannelAdmin(admin.ModelAdmin):
 
     # --- deleting goes through the service: sockets get `unsubscribed` -------------------
 
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[Any, Any, set[str], Any]:
+        # The service deletes the history with the channel; admin's per-model delete permissions
+        # (notifications are never deleted one by one) do not apply to it.
+        deleted, counts, _, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, set(), protected
+
     def delete_model(self, request: HttpRequest, obj: Channel) -> None:
         services.channel_delete(channel=obj)
 
