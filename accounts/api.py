@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import authenticate
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
@@ -29,6 +30,17 @@ from notifications.exceptions import Invalid, NotFound
 from notifications.serialization import iso
 
 
+class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Documents `Authorization: Token <key>` in the OpenAPI schema."""
+
+    target_class = "accounts.authentication.TokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "apiKey", "in": "header", "name": "Authorization",
+                "description": "`Token <key>`, from POST /auth/token/ or POST /tokens/"}
+
+
 class AuthThrottle(AnonRateThrottle):
     scope = "auth"
 
@@ -46,7 +58,7 @@ class ObtainTokenView(APIView):
     def get_authenticate_header(self, request: Request) -> str:
         return "Token"  # bad credentials answer 401, not 403
 
-    @extend_schema(request=CredentialsSerializer, responses=inline_serializer("Token", {"token": serializers.CharField()}))
+    @extend_schema(request=CredentialsSerializer, responses=inline_serializer("AuthToken", {"token": serializers.CharField()}))
     def post(self, request: Request) -> Response:
         """Exchange a username and password for a new API token (earlier ones stay valid)."""
         serializer = CredentialsSerializer(data=request.data)
@@ -105,6 +117,7 @@ class TokenListView(APIView):
 
 
 class TokenDetailView(APIView):
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, token_id: int) -> Response:
         """Revoke a token; sockets it opened are closed (4401)."""
         token = ApiToken.objects.filter(user=request.user, pk=token_id).first() if token_id <= MAX_ID else None

@@ -200,7 +200,8 @@ class PublishThrottle(SimpleRateThrottle):
 
 
 class ChannelListView(APIView):
-    @extend_schema(parameters=[LIMIT, OpenApiParameter("after", str, description="Slug to start after")],
+    @extend_schema(operation_id="channels_list",
+                   parameters=[LIMIT, OpenApiParameter("after", str, description="Slug to start after")],
                    responses=page_of(ChannelSerializer, "ChannelPage"))
     def get(self, request: Request) -> Response:
         """Channels visible to the caller, with `subscribed` and `subscriber_count`."""
@@ -231,12 +232,17 @@ class ChannelListView(APIView):
         return Response(channel_data(channel, subscribed=False, count=0), status=status.HTTP_201_CREATED)
 
 
-class ChannelDetailView(APIView):
+class ChannelScopedView(APIView):
+    """Base of views under /channels/{slug}/: finds the channel, or 404s as if it did not exist."""
+
     def channel(self, request: Request, slug: str, *, manage: bool = False) -> Channel:
         channel = selectors.channel_get(user=request.user, slug=slug)
         if manage and not selectors.channel_can_manage(channel=channel, user=request.user):
             raise PermissionDenied("Only the channel's owner or staff may do this.")
         return channel
+
+
+class ChannelDetailView(ChannelScopedView):
 
     @extend_schema(responses=ChannelSerializer)
     def get(self, request: Request, slug: str) -> Response:
@@ -255,13 +261,14 @@ class ChannelDetailView(APIView):
         services.channel_update(channel=channel, fields=fields, publishers=users)
         return Response(channel_data(selectors.channel_get(user=request.user, slug=slug)))
 
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, slug: str) -> Response:
         """Delete the channel with its history (owner, staff)."""
         services.channel_delete(channel=self.channel(request, slug, manage=True))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class SubscriptionView(ChannelDetailView):
+class SubscriptionView(ChannelScopedView):
     @extend_schema(request=None, responses={201: ChannelSerializer, 200: ChannelSerializer})
     def post(self, request: Request, slug: str) -> Response:
         """Subscribe yourself (201; 200 when already subscribed)."""
@@ -272,6 +279,7 @@ class SubscriptionView(ChannelDetailView):
         body = channel_data(selectors.channel_get(user=request.user, slug=slug))
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, slug: str) -> Response:
         """Unsubscribe yourself; what is already in your inbox stays."""
         services.channel_unsubscribe(channel=self.channel(request, slug), user=request.user)
@@ -282,7 +290,7 @@ class BulkSubscribeSerializer(serializers.Serializer):
     usernames = UsernameListField(max_length=MAX_BULK_USERNAMES, allow_empty=True)
 
 
-class SubscribersView(ChannelDetailView):
+class SubscribersView(ChannelScopedView):
     @extend_schema(request=BulkSubscribeSerializer,
                    responses=inline_serializer("Subscribed", {"subscribed": serializers.IntegerField()}))
     def post(self, request: Request, slug: str) -> Response:
@@ -294,7 +302,8 @@ class SubscribersView(ChannelDetailView):
         return Response({"subscribed": services.channel_subscribe_many(channel=channel, users=users)})
 
 
-class SubscriberDetailView(ChannelDetailView):
+class SubscriberDetailView(ChannelScopedView):
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, slug: str, username: str) -> Response:
         """Remove one subscriber (owner, staff)."""
         channel = self.channel(request, slug, manage=True)
@@ -322,7 +331,7 @@ def publish_response(notification: Notification, created: bool) -> Response:
     return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
-class ChannelEventsView(ChannelDetailView):
+class ChannelEventsView(ChannelScopedView):
     def get_throttles(self) -> list[Any]:
         return [PublishThrottle()] if self.request.method == "POST" else []
 

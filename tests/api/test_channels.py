@@ -203,3 +203,15 @@ def test_deleting_a_channel_answers_204_and_removes_its_history(api: dict, publi
     assert not Channel.objects.filter(slug="news").exists()
     assert not Notification.objects.exists()
     assert api[who].get("/api/v1/channels/news/").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/api/v1/channels/news/subscription/", "/api/v1/channels/news/subscribers/",
+                                  "/api/v1/channels/news/events/", "/api/v1/channels/news/subscribers/bob/"])
+def test_sub_resources_do_not_answer_for_the_channel_itself(api: dict, public: Channel, path: str) -> None:
+    assert api["alice"].patch(path, {"name": "Hijacked"}, format="json").status_code == 405
+    if not path.endswith(("subscription/", "bob/")):
+        assert api["alice"].delete(path).status_code == 405
+    if not path.endswith("events/"):
+        assert api["alice"].get(path).status_code == 405
+    channel = Channel.objects.get(slug="news")
+    assert channel.name == "News"
