@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
-
 from herald_client import Backoff, Client
+
 from tests.support.live import LivePlatform, ServerProcess
 
 # Short pauses: the tests exercise the retry paths, not the patience of the suite.

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from herald_client import Client
+
 from tests.sdk.conftest import Member, history_ids, unique
 from tests.support.live import LivePlatform, free_port
 
@@ -31,7 +31,8 @@ def env_for(live_platform: LivePlatform, token: str | None) -> dict[str, str]:
     return env
 
 
-def herald(live_platform: LivePlatform, token: str | None, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+def herald(live_platform: LivePlatform, token: str | None, *args: str,
+           **kwargs: Any) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*HERALD, *args], env=env_for(live_platform, token), capture_output=True, text=True,
                           timeout=60, check=False, **kwargs)
 

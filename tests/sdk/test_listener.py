@@ -9,8 +9,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-
 from herald_client import AsyncClient, Backoff, BadRequest, Client, Listener, Notification, Unauthorized
+
 from tests.sdk.conftest import Member
 from tests.support.live import LivePlatform
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from herald_client import (
     AsyncClient,
     BadRequest,
@@ -19,6 +18,7 @@ from herald_client import (
     TransportError,
     Unauthorized,
 )
+
 from tests.sdk.conftest import FAST, AsyncFaulty, Faulty, Member, history_ids, unique
 from tests.support.live import LivePlatform, ServerProcess, free_port
 
@@ -203,7 +203,7 @@ def test_inbox_unread_count_and_mark_read(live_platform: LivePlatform, staff: Cl
 
 
 def test_tokens_and_tickets(live_platform: LivePlatform) -> None:
-    username, token = live_platform.create_user(password="pw-123456-abc")
+    username, _ = live_platform.create_user(password="pw-123456-abc")
     with Client(live_platform.url, token="") as anonymous:
         key = anonymous.obtain_token(username, "pw-123456-abc")
         with pytest.raises(Unauthorized):

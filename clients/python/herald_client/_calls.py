@@ -156,7 +156,8 @@ def next_page(call: Call[dict[str, Any]], page: Mapping[str, Any]) -> Call[dict[
 # --- the endpoints ------------------------------------------------------------------------------
 
 
-def notification_body(title: str, body: str | None, level: str | None, data: Mapping[str, Any] | None) -> dict[str, Any]:
+def notification_body(title: str, body: str | None, level: str | None,
+                      data: Mapping[str, Any] | None) -> dict[str, Any]:
     payload: dict[str, Any] = {"title": title}
     if body is not None:
         payload["body"] = body

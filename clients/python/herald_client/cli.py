@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from herald_client._version import __version__
-from herald_client.client import AsyncClient, Client
+from herald_client.client import Client
 from herald_client.errors import HeraldError
 from herald_client.listener import Listener
 from herald_client.types import LEVELS

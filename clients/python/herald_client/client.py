@@ -29,19 +29,23 @@ class _Base:
         self.timeout = timeout
         self.retry = RetryPolicy(retries=retries, backoff=backoff or Backoff(), max_retry_after=max_retry_after)
 
-    def _outcome(self, call: Call[T], attempt: int, response: httpx.Response | None,
-                 exc: httpx.TransportError | None) -> tuple[T | None, float | None, HeraldError | None]:
-        """(result, None, None) on success; (None, delay, None) to retry; (None, None, error) to raise."""
+    def _retry_delay(self, call: Call[Any], attempt: int, response: httpx.Response | None,
+                     exc: httpx.TransportError | None) -> float | None:
+        """None when `response` is a success; else the pause before the next attempt, or raises."""
         if response is not None:
             try:
                 calls.raise_for_response(response)
             except HeraldError as error:
                 delay = self.retry.delay(call, attempt, error)
-                return (None, delay, None) if delay is not None else (None, None, error)
-            return call.parse(response), None, None
+                if delay is None:
+                    raise
+                return delay
+            return None
         assert exc is not None
         delay = self.retry.delay(call, attempt, exc)
-        return (None, delay, None) if delay is not None else (None, None, calls.transport_error(exc, call))
+        if delay is None:
+            raise calls.transport_error(exc, call) from exc
+        return delay
 
 
 class Client(_Base):
@@ -80,11 +84,10 @@ class Client(_Base):
                                               headers=call.headers)
             except httpx.TransportError as error:
                 exc = error
-            result, delay, failure = self._outcome(call, attempt, response, exc)
-            if failure is not None:
-                raise failure from exc
+            delay = self._retry_delay(call, attempt, response, exc)
             if delay is None:
-                return result  # type: ignore[return-value]
+                assert response is not None
+                return call.parse(response)
             time.sleep(delay)
             attempt += 1
 
@@ -214,11 +217,10 @@ class AsyncClient(_Base):
                                                     headers=call.headers)
             except httpx.TransportError as error:
                 exc = error
-            result, delay, failure = self._outcome(call, attempt, response, exc)
-            if failure is not None:
-                raise failure from exc
+            delay = self._retry_delay(call, attempt, response, exc)
             if delay is None:
-                return result  # type: ignore[return-value]
+                assert response is not None
+                return call.parse(response)
             await asyncio.sleep(delay)
             attempt += 1
 

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from types import TracebackType
 from typing import Any, Self, cast
 from urllib.parse import urlencode
@@ -125,7 +125,7 @@ class Listener:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), delay)  # close() cuts the pause short
 
-    async def _session(self) -> AsyncIterator[Notification]:
+    async def _session(self) -> AsyncGenerator[Notification, None]:
         """One socket: yield its new notifications until it closes."""
         headers = {"Authorization": f"Token {self.token}"} if self.token else None
         self.welcome = None
