@@ -1,5 +1,6 @@
 """Structured logs of a live server: JSON lines, request and connection ids, no credentials."""
 
+import contextlib
 import json
 import time
 import uuid
@@ -44,7 +45,7 @@ def test_requests_without_an_id_get_a_fresh_one_and_a_malformed_one_is_replaced(
 
 async def test_tokens_and_tickets_leave_no_trace_in_the_logs(ops_platform: LivePlatform) -> None:
     live = ops_platform
-    username, token = live.create_user()
+    _username, token = live.create_user()
     assert live.http.get("/api/v1/notifications/", headers=live.headers(token)).status_code == 200
     forged = "hrld_" + uuid.uuid4().hex + "forged"
     assert live.http.get("/api/v1/notifications/", headers=live.headers(forged)).status_code == 401
@@ -54,10 +55,8 @@ async def test_tokens_and_tickets_leave_no_trace_in_the_logs(ops_platform: LiveP
     await ws.close()
     bogus_ticket = "bogus-" + uuid.uuid4().hex
     refused = await connect(live.ws_url, ticket=bogus_ticket)
-    try:
+    with contextlib.suppress(websockets.ConnectionClosed):
         await refused.recv()
-    except websockets.ConnectionClosed:
-        pass
     assert refused.close_code == 4401
 
     # The two socket closes are logged with their own connection ids, without the query string.
