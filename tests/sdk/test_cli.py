@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import selectors
+import queue
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 from herald_client import Client
@@ -160,22 +161,26 @@ def test_subscribe_and_unsubscribe(live_platform: LivePlatform, member: Member) 
 
 
 class Lines:
-    """Reads a subprocess's stdout line by line with a deadline."""
+    """Reads a subprocess's stdout line by line with a deadline (a thread does the blocking reads)."""
 
     def __init__(self, proc: subprocess.Popen[str]) -> None:
         assert proc.stdout is not None
-        self.proc, self.stdout = proc, proc.stdout
-        self.sel = selectors.DefaultSelector()
-        self.sel.register(self.stdout, selectors.EVENT_READ)
+        self.proc, self.queue = proc, queue.Queue[str]()
+        threading.Thread(target=self._pump, args=(proc.stdout,), daemon=True).start()
+
+    def _pump(self, stdout: IO[str]) -> None:
+        for line in stdout:
+            self.queue.put(line)
+        self.queue.put("")
 
     def read(self, count: int, timeout: float = 20) -> list[str]:
         lines: list[str] = []
         deadline = time.monotonic() + timeout
         while len(lines) < count:
-            left = deadline - time.monotonic()
-            if left <= 0 or not self.sel.select(left):
-                raise AssertionError(f"only {len(lines)} of {count} lines: {lines}")
-            line = self.stdout.readline()
+            try:
+                line = self.queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"only {len(lines)} of {count} lines: {lines}") from None
             if not line:
                 raise AssertionError(f"listen exited early ({self.proc.poll()}): {lines}")
             lines.append(line)
