@@ -21,11 +21,24 @@ class NotificationInput(TypedDict):
 ALLOWED_FIELDS = {"title", "body", "level", "data"}
 
 
+def text_problem(value: str) -> str | None:
+    """Why a string cannot be stored: NUL (PostgreSQL refuses it) or a lone surrogate
+    (`"\\ud800"` is valid JSON but not encodable as UTF-8)."""
+    if "\x00" in value:
+        return "Null characters are not allowed."
+    if not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return "Invalid Unicode (lone surrogate)."
+    return None
+
+
 def _data_problem(value: Any) -> str | None:
     """What makes `data` unstorable: NUL in any string (PostgreSQL refuses it) or a number
     that JSON cannot carry (`1e400` parses as infinity and would be stored as `Infinity`)."""
     if isinstance(value, str):
-        return "Null characters are not allowed." if "\x00" in value else None
+        return text_problem(value)
     if isinstance(value, float):
         return None if math.isfinite(value) else "Numbers must be finite."
     if isinstance(value, dict):
@@ -43,8 +56,9 @@ def _text(raw: dict[str, Any], field: str, *, required: bool, max_length: int) -
         value = ""
     if not isinstance(value, str):
         raise Invalid("Must be a string.", field)
-    if "\x00" in value:
-        raise Invalid("Null characters are not allowed.", field)
+    problem = text_problem(value)
+    if problem:
+        raise Invalid(problem, field)
     value = value.strip() if field == "title" else value
     if required and not value:
         raise Invalid("This field may not be blank.", field)
