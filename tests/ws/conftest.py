@@ -14,6 +14,8 @@ from websockets.asyncio.client import ClientConnection
 from tests.support.live import LivePlatform, Platform
 from tests.support.ws import connect, recv
 
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
 
 async def refused_code(ws_url: str, token: str | None = None, **kwargs: Any) -> int | None:
     """Try to open a socket that must be refused: the close code (no data frame may come
@@ -59,7 +61,7 @@ def live(live_platform: LivePlatform) -> LivePlatform:
     return live_platform
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def limited_live() -> Iterator[LivePlatform]:
     """A server with tight socket limits: 1 frame/s with a burst of 3, two sockets per user."""
     platform = Platform()
@@ -67,6 +69,16 @@ def limited_live() -> Iterator[LivePlatform]:
         HERALD_SOCKET_FRAME_RATE="1", HERALD_SOCKET_FRAME_BURST="3", HERALD_MAX_CONNECTIONS_PER_USER="2"
     )
     yield LivePlatform(platform, server)
+    platform.close()
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[Platform]:
+    """One database and one Redis shared by two Daphne processes (as in production)."""
+    platform = Platform(redis_urls=[REDIS_URL])
+    platform.start_server()
+    platform.start_server()
+    yield platform
     platform.close()
 
 

@@ -9,9 +9,11 @@ from typing import Any
 
 import orjson
 import pytest
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
+from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
@@ -31,6 +33,9 @@ PATH = "/ws/notifications/"
 async def stop_hub() -> AsyncIterator[None]:
     yield
     await get_hub().stop()
+    # The consumer's database work ran in asgiref's shared thread: close its connection there,
+    # or PostgreSQL refuses to drop the test database.
+    await sync_to_async(connections.close_all)()
 
 
 def communicator(path: str = PATH, **headers: str) -> WebsocketCommunicator:
