@@ -21,8 +21,9 @@ class Publisher(threading.Thread):
 
     def run(self) -> None:
         try:
-            with httpx.Client(base_url=self.base_url, timeout=20,
-                              headers={"Authorization": f"Token {self.token}"}) as client:
+            with httpx.Client(
+                base_url=self.base_url, timeout=20, headers={"Authorization": f"Token {self.token}"}
+            ) as client:
                 for n, path in zip(itertools.count(), itertools.cycle(self.paths)):
                     if self.stopped.is_set():
                         return
@@ -48,8 +49,9 @@ def inbox(client: httpx.Client, token: str) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     after = 0
     while True:
-        r = client.get("/api/v1/notifications/", params={"after": after, "limit": 500},
-                       headers={"Authorization": f"Token {token}"})
+        r = client.get(
+            "/api/v1/notifications/", params={"after": after, "limit": 500}, headers={"Authorization": f"Token {token}"}
+        )
         r.raise_for_status()
         page = r.json()["results"]
         if not page:

@@ -85,8 +85,9 @@ async def test_ids_become_visible_in_order_under_concurrent_publishers_on_two_pr
         a.subscribe(slug, token)
     listeners = [(await welcomed(node.ws_url, token))[0] for node in (a, b)]
     paths = [f"/api/v1/channels/{s}/events/" for s in slugs] + [f"/api/v1/subscribers/{username}/notifications/"]
-    publishers = [Publisher(node.url, a.staff_token, paths[i:] + paths[:i], pause=0)
-                  for i, node in enumerate((a, b, a, b))]
+    publishers = [
+        Publisher(node.url, a.staff_token, paths[i:] + paths[:i], pause=0) for i, node in enumerate((a, b, a, b))
+    ]
     for p in publishers:
         p.start()
     await asyncio.sleep(2.5)

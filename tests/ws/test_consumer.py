@@ -27,6 +27,7 @@ from notifications.validation import clean_notification_input
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PATH = "/ws/notifications/"
+PASSWORD = "alice-pass-123"
 
 
 @pytest.fixture(autouse=True)
@@ -55,7 +56,7 @@ async def frame(comm: WebsocketCommunicator) -> dict[str, Any]:
     return dict(orjson.loads(output["text"]))
 
 
-def make_user(username: str = "alice", password: str = "alice-pass-123") -> User:
+def make_user(username: str = "alice", password: str = PASSWORD) -> User:
     return User.objects.create_user(username=username, password=password)
 
 
@@ -92,7 +93,7 @@ async def test_an_unknown_ticket_is_refused() -> None:
 def signed_in_cookie() -> str:
     make_user()
     client = Client()
-    assert client.login(username="alice", password="alice-pass-123")
+    assert client.login(username="alice", password=PASSWORD)
     return f"sessionid={client.cookies['sessionid'].value}"
 
 

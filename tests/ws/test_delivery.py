@@ -20,8 +20,9 @@ async def test_a_direct_notification_reaches_only_its_recipients_sockets(live: L
     mine = [(await welcomed(live.ws_url, token))[0] for _ in range(2)]
     other, _ = await welcomed(live.ws_url, other_token)
 
-    r = live.http.post(f"/api/v1/subscribers/{username}/notifications/", json={"title": "just you"},
-                       headers=live.headers())
+    r = live.http.post(
+        f"/api/v1/subscribers/{username}/notifications/", json={"title": "just you"}, headers=live.headers()
+    )
     assert r.status_code == 201
     for ws in mine:
         frame = await recv(ws, timeout=2)
@@ -82,7 +83,7 @@ async def drain_until(ws: ClientConnection, seen: list[int], state: dict[int, di
 async def test_reconnecting_with_since_while_publishing_continues_yields_every_notification_once(
     live: LivePlatform,
 ) -> None:
-    username, token, paths = subscribed_user(live)
+    _, token, paths = subscribed_user(live)
     seen: list[int] = []
     state: dict[int, dict[str, Any]] = {}
     ws, _ = await welcomed(live.ws_url, token)
@@ -118,7 +119,7 @@ async def test_reconnecting_with_since_while_publishing_continues_yields_every_n
 async def test_resume_on_an_open_socket_while_publishing_continues_has_no_gap_and_no_duplicate(
     live: LivePlatform,
 ) -> None:
-    username, token, paths = subscribed_user(live)
+    _, token, paths = subscribed_user(live)
     seen: list[int] = []
     state: dict[int, dict[str, Any]] = {}
     rounds: list[tuple[int, list[int], int, list[int]]] = []  # since, before replayed, count, live after
@@ -150,7 +151,7 @@ async def test_resume_on_an_open_socket_while_publishing_continues_has_no_gap_an
     fresh_ids = [n["id"] for n in inbox(live.http, token)]
     for since, before, count, after in rounds:
         expected = [i for i in fresh_ids if i > since]
-        replay = before[len(before) - count:] if count else []
+        replay = before[len(before) - count :] if count else []
         live_before = before[: len(before) - count]
         assert live_before == expected[: len(live_before)]  # live frames that beat the resume
         assert replay + after == expected[: len(replay) + len(after)]  # no gap, no duplicate
@@ -169,8 +170,8 @@ async def test_a_notification_published_before_the_socket_opened_is_not_pushed_l
     await expect_quiet(ws)
     ws2, _ = await welcomed(live.ws_url, token, since=old["id"] - 1)
     assert [await recv(ws2), await recv(ws2)] == [
-        {**as_frame(inbox(live.http, token)[-1])}, {"type": "replayed", "count": 1}]
+        {**as_frame(inbox(live.http, token)[-1])},
+        {"type": "replayed", "count": 1},
+    ]
     for w in (ws, ws2):
         await w.close()
-
-

@@ -94,9 +94,7 @@ async def test_unknown_and_invisible_channels_are_not_found_alike(live: LivePlat
     await still_works(one)
 
 
-async def test_subscription_changes_made_over_rest_reach_open_sockets_at_once(
-    live: LivePlatform, alice: Any
-) -> None:
+async def test_subscription_changes_made_over_rest_reach_open_sockets_at_once(live: LivePlatform, alice: Any) -> None:
     username, token, one, two = alice
     slug = live.create_channel()
 
@@ -109,8 +107,7 @@ async def test_subscription_changes_made_over_rest_reach_open_sockets_at_once(
     assert r.status_code == 204
     assert await recv_until(two, "unsubscribed", timeout=2) == {"type": "unsubscribed", "channel": slug}
 
-    r = live.http.post(f"/api/v1/channels/{slug}/subscribers/", json={"usernames": [username]},
-                       headers=live.headers())
+    r = live.http.post(f"/api/v1/channels/{slug}/subscribers/", json={"usernames": [username]}, headers=live.headers())
     assert r.json() == {"subscribed": 1}
     assert await recv_until(two, "subscribed", timeout=2) == {"type": "subscribed", "channel": slug}
 
@@ -200,7 +197,11 @@ async def test_publish_answers_published_with_the_id_and_delivers(live: LivePlat
     notification = next(f for f in frames if f["type"] == "notification")
     assert notification["id"] == published["id"]
     assert (notification["title"], notification["body"], notification["level"], notification["data"]) == (
-        "hi", "", "warning", {"k": [1]})
+        "hi",
+        "",
+        "warning",
+        {"k": [1]},
+    )
     assert (await recv(two))["id"] == published["id"]
     history = live.http.get(f"/api/v1/channels/{slug}/events/", headers=live.headers(token)).json()["results"]
     assert history[-1]["id"] == published["id"]
@@ -246,8 +247,21 @@ async def test_publish_with_data_over_16_kib_is_too_large(live: LivePlatform, al
         {"title": "t", "channel": None},
         {"title": "t", "channel": 7},
     ],
-    ids=["no-title", "blank", "spaces", "long-title", "number-title", "long-body", "bad-level", "list-data",
-         "text-data", "nul", "unknown-field", "null-channel", "number-channel"],
+    ids=[
+        "no-title",
+        "blank",
+        "spaces",
+        "long-title",
+        "number-title",
+        "long-body",
+        "bad-level",
+        "list-data",
+        "text-data",
+        "nul",
+        "unknown-field",
+        "null-channel",
+        "number-channel",
+    ],
 )
 async def test_publish_with_bad_fields_is_a_bad_request(live: LivePlatform, alice: Any, fields: dict[str, Any]) -> None:
     username, _, one, _ = alice
@@ -284,9 +298,7 @@ async def test_publish_with_bad_fields_is_a_bad_request(live: LivePlatform, alic
         b'{"type": "ping"}',
     ],
 )
-async def test_a_malformed_frame_gets_bad_request_and_the_socket_keeps_working(
-    alice: Any, raw: str | bytes
-) -> None:
+async def test_a_malformed_frame_gets_bad_request_and_the_socket_keeps_working(alice: Any, raw: str | bytes) -> None:
     _, _, one, two = alice
     answer = await ask(one, raw)
     assert answer["type"] == "error" and answer["code"] == "bad_request", answer

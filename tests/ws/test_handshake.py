@@ -79,7 +79,7 @@ async def test_a_since_beyond_the_newest_id_replays_nothing(live: LivePlatform) 
 
 
 async def test_revoking_a_token_closes_only_the_sockets_it_opened_with_4401(live: LivePlatform) -> None:
-    username, first = live.create_user()
+    _, first = live.create_user()
     r = live.http.post("/api/v1/tokens/", json={"name": "laptop"}, headers=live.headers(first))
     assert r.status_code == 201
     doomed_id, doomed = r.json()["id"], r.json()["key"]
