@@ -35,7 +35,10 @@ async def _layer_round_trip() -> None:
     layer = get_channel_layer()
     if layer is None:
         raise RuntimeError("no channel layer configured")
-    channel = await layer.new_channel(prefix="herald-ready.")
+    # The hub's prefix: channels-redis serves all of a process's channels with one blocking
+    # read per prefix, under one lock; with another prefix, this probe would wait behind the
+    # hub's read of up to 5 s. With the same prefix, the hub's read brings our message along.
+    channel = await layer.new_channel(prefix="herald-hub.")
     await layer.send(channel, {"type": "ready.ping"})
     message = await layer.receive(channel)
     if message.get("type") != "ready.ping":

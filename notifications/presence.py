@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import socket
 import time
@@ -32,8 +33,9 @@ PROCESS_ID = f"{socket.gethostname()}:{os.getpid()}"
 TOTAL = "total"
 
 
-def _ttl() -> float:
-    return 3 * float(herald_setting("PRESENCE_INTERVAL"))
+def _ttl() -> int:
+    # Whole seconds: the Redis cache truncates timeouts to int, and 0 would mean "delete".
+    return max(1, math.ceil(3 * float(herald_setting("PRESENCE_INTERVAL"))))
 
 
 def hub_counts(hub: Hub) -> dict[str, int]:
