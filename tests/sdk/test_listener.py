@@ -116,6 +116,7 @@ async def test_resumes_after_a_server_restart_exactly_once_in_order(server_up: L
         await asyncio.sleep(0.3)  # room for a duplicate to show up, if there were one
     assert c.ids() == sent
     assert c.listener.connections >= 2
+    assert c.listener.close_codes[0] is not None  # the server said goodbye before it went
 
 
 @pytest.mark.faults
@@ -132,6 +133,7 @@ async def test_resumes_after_the_server_is_killed(server_up: LivePlatform, staff
         await c.until(6)
         await asyncio.sleep(0.3)
     assert c.ids() == sent
+    assert c.listener.close_codes[0] == 1006  # no close frame from a killed process
 
 
 async def test_a_listener_started_without_since_resumes_from_the_welcome(server_up: LivePlatform, staff: Client,
@@ -200,3 +202,4 @@ async def test_breaking_out_of_the_loop_closes_the_socket(live_platform: LivePla
                 break
     assert got == ids[:2]
     assert listener.last_id == ids[1]
+

@@ -57,6 +57,7 @@ class Listener:
         self.open_timeout, self.ping_interval, self.ping_timeout = open_timeout, ping_interval, ping_timeout
         self.welcome: Welcome | None = None
         self.connections = 0  # how many times a socket was opened and welcomed
+        self.close_codes: list[int | None] = []  # of every socket that ended, in order (None: no close frame)
         self._ws: ClientConnection | None = None
         self._closed = False
         self._stop = asyncio.Event()
@@ -180,6 +181,7 @@ class Listener:
     def _check_close(self, ws: ClientConnection) -> None:
         code = ws.close_code
         reason = ws.close_reason or ""
+        self.close_codes.append(code)
         if self._closed:
             return
         if code == CLOSE_UNAUTHENTICATED:
