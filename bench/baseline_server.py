@@ -58,8 +58,12 @@ def publish(slug: str, body: dict) -> bytes:
     global next_id
     next_id += 1
     notification = {
-        "id": next_id, "channel": slug, "title": body.get("title", ""), "body": body.get("body", ""),
-        "level": body.get("level", "info"), "data": body.get("data", {}),
+        "id": next_id,
+        "channel": slug,
+        "title": body.get("title", ""),
+        "body": body.get("body", ""),
+        "level": body.get("level", "info"),
+        "data": body.get("data", {}),
         "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
     }
     broadcast(sockets.get(slug, ()), orjson.dumps({"type": "notification", **notification}).decode())
@@ -80,12 +84,14 @@ async def http_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
             body = orjson.loads(await reader.readexactly(length)) if length else {}
             status, out = 404, b'{"detail":"not found"}'
             if method == "POST" and path.startswith("/publish/"):
-                status, out = 201, publish(path[len("/publish/"):].strip("/"), body)
+                status, out = 201, publish(path[len("/publish/") :].strip("/"), body)
             elif method == "POST" and path == "/subscribe":
                 members[body["channel"]].update(body["users"])
                 status, out = 200, orjson.dumps({"subscribed": len(body["users"])})
-            writer.write(b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-                         % (status, len(out), out))
+            writer.write(
+                b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                % (status, len(out), out)
+            )
     except (asyncio.IncompleteReadError, ConnectionError):
         pass
     finally:
@@ -94,10 +100,20 @@ async def http_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
 
 async def main(port: int, http_port: int) -> None:
     http = await asyncio.start_server(http_client, "127.0.0.1", http_port)
-    async with serve(handler, "127.0.0.1", port, process_request=process_request, compression=None,
-                     max_size=65536, ping_interval=None, backlog=4096):
-        async with http:
-            await asyncio.Future()
+    async with (
+        serve(
+            handler,
+            "127.0.0.1",
+            port,
+            process_request=process_request,
+            compression=None,
+            max_size=65536,
+            ping_interval=None,
+            backlog=4096,
+        ),
+        http,
+    ):
+        await asyncio.Future()
 
 
 if __name__ == "__main__":

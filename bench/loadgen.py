@@ -81,8 +81,9 @@ async def _read(sub: Sub, stats: Stats) -> None:
     stats.closed += 1
 
 
-async def connect_all(url: str, subs: list[Sub], headers_of: Any, stats: Stats, *, concurrency: int = 100,
-                      timeout: float = 120.0) -> dict[str, Any]:
+async def connect_all(
+    url: str, subs: list[Sub], headers_of: Any, stats: Stats, *, concurrency: int = 100, timeout: float = 120.0
+) -> dict[str, Any]:
     """Open every socket (at most `concurrency` handshakes in flight) and wait for its welcome."""
     sem = asyncio.Semaphore(concurrency)
     errors: list[str] = []
@@ -92,9 +93,16 @@ async def connect_all(url: str, subs: list[Sub], headers_of: Any, stats: Stats, 
         async with sem:
             try:
                 sub.welcome = loop.create_future()
-                sub.ws = await connect(url, additional_headers=headers_of(sub.user), compression=None,
-                                       ping_interval=None, max_queue=None, open_timeout=60, close_timeout=1,
-                                       max_size=2**20)
+                sub.ws = await connect(
+                    url,
+                    additional_headers=headers_of(sub.user),
+                    compression=None,
+                    ping_interval=None,
+                    max_queue=None,
+                    open_timeout=60,
+                    close_timeout=1,
+                    max_size=2**20,
+                )
                 sub.task = asyncio.create_task(_read(sub, stats))
                 await asyncio.wait_for(sub.welcome, 60)
             except (OSError, WebSocketException, TimeoutError, ConnectionError) as exc:
@@ -103,8 +111,13 @@ async def connect_all(url: str, subs: list[Sub], headers_of: Any, stats: Stats, 
     started = time.perf_counter()
     await asyncio.wait_for(asyncio.gather(*(one(s) for s in subs)), timeout)
     elapsed = time.perf_counter() - started
-    return {"sockets": len(subs), "connect_errors": len(errors), "connect_seconds": round(elapsed, 2),
-            "connects_per_s": round((len(subs) - len(errors)) / elapsed, 1), "error_sample": errors[:3]}
+    return {
+        "sockets": len(subs),
+        "connect_errors": len(errors),
+        "connect_seconds": round(elapsed, 2),
+        "connects_per_s": round((len(subs) - len(errors)) / elapsed, 1),
+        "error_sample": errors[:3],
+    }
 
 
 async def close_all(subs: list[Sub]) -> None:
@@ -121,8 +134,9 @@ class Publisher:
 
     def __init__(self, urls: list[str], headers: dict[str, str]) -> None:
         self.urls = urls  # one per server process; requests rotate over them
-        self.client = httpx.AsyncClient(headers=headers, timeout=60,
-                                        limits=httpx.Limits(max_connections=64, max_keepalive_connections=64))
+        self.client = httpx.AsyncClient(
+            headers=headers, timeout=60, limits=httpx.Limits(max_connections=64, max_keepalive_connections=64)
+        )
         self.counter = itertools.count()
         self.rotate = itertools.count()
 
@@ -135,8 +149,9 @@ class Publisher:
         body = {"title": f"bench {i}", "data": {"t": time.time(), "i": i, "pad": PAD}}
         started = time.perf_counter()
         try:
-            response = await self.client.post(base.format(slug=slug), content=orjson.dumps(body),
-                                               headers={"Content-Type": "application/json"})
+            response = await self.client.post(
+                base.format(slug=slug), content=orjson.dumps(body), headers={"Content-Type": "application/json"}
+            )
         except httpx.HTTPError:
             return False
         rest_latency.append(time.perf_counter() - started)
@@ -215,14 +230,22 @@ async def settle(subs: list[Sub], stats: Stats, phase: Phase, *, stall: float = 
     span = (stats.last - phase.started) if stats.delivered else 0.0
     lat = stats.latency
     result = {
-        "published": sum(len(v) for v in phase.published.values()), "publish_failed": phase.failed,
-        "expected": expected, "delivered": stats.delivered, "lost": lost, "duplicates": dup,
-        "out_of_order": disorder, "seconds": round(span, 3),
+        "published": sum(len(v) for v in phase.published.values()),
+        "publish_failed": phase.failed,
+        "expected": expected,
+        "delivered": stats.delivered,
+        "lost": lost,
+        "duplicates": dup,
+        "out_of_order": disorder,
+        "seconds": round(span, 3),
         "deliveries_per_s": round(stats.delivered / span, 1) if span > 0 else None,
         "publish_seconds": round(phase.publish_seconds, 3),
         "publishes_per_s": round(len(phase.rest_latency) / phase.publish_seconds, 1) if phase.publish_seconds else None,
-        "e2e_p50_ms": ms(pct(lat, 50)), "e2e_p99_ms": ms(pct(lat, 99)), "e2e_max_ms": ms(max(lat) if lat else None),
-        "rest_p50_ms": ms(pct(phase.rest_latency, 50)), "rest_p99_ms": ms(pct(phase.rest_latency, 99)),
+        "e2e_p50_ms": ms(pct(lat, 50)),
+        "e2e_p99_ms": ms(pct(lat, 99)),
+        "e2e_max_ms": ms(max(lat) if lat else None),
+        "rest_p50_ms": ms(pct(phase.rest_latency, 50)),
+        "rest_p99_ms": ms(pct(phase.rest_latency, 99)),
     }
     stats.reset()
     return result

@@ -60,20 +60,29 @@ async def open_sockets(target: Target, subs: list[Sub], stats: Stats, concurrenc
         by_url.setdefault(urls[i % len(urls)], []).append(sub)
     await asyncio.sleep(0.5)
     rss_before = target.server.rss_kb()
-    results = await asyncio.gather(*(
-        loadgen.connect_all(url, group, target.headers_of, stats, concurrency=max(1, concurrency // len(urls)),
-                            timeout=600)
-        for url, group in by_url.items()))
+    results = await asyncio.gather(
+        *(
+            loadgen.connect_all(
+                url, group, target.headers_of, stats, concurrency=max(1, concurrency // len(urls)), timeout=600
+            )
+            for url, group in by_url.items()
+        )
+    )
     seconds = max(r["connect_seconds"] for r in results)
     errors = sum(r["connect_errors"] for r in results)
     await asyncio.sleep(2.0)  # let the server settle (buffers, gc) before reading its memory
     rss_after = target.server.rss_kb()
     ok = len(subs) - errors
-    return {"sockets": len(subs), "connect_errors": errors, "connect_seconds": seconds,
-            "connects_per_s": round(ok / seconds, 1) if seconds else None,
-            "rss_before_mb": round(rss_before / 1024, 1), "rss_after_mb": round(rss_after / 1024, 1),
-            "kb_per_connection": round((rss_after - rss_before) / ok, 2) if ok else None,
-            "error_sample": [e for r in results for e in r["error_sample"]][:3]}
+    return {
+        "sockets": len(subs),
+        "connect_errors": errors,
+        "connect_seconds": seconds,
+        "connects_per_s": round(ok / seconds, 1) if seconds else None,
+        "rss_before_mb": round(rss_before / 1024, 1),
+        "rss_after_mb": round(rss_after / 1024, 1),
+        "kb_per_connection": round((rss_after - rss_before) / ok, 2) if ok else None,
+        "error_sample": [e for r in results for e in r["error_sample"]][:3],
+    }
 
 
 async def measured(target: Target, stats: Stats, subs: list[Sub], phase_coro: Any) -> dict[str, Any]:
@@ -96,15 +105,25 @@ async def measured(target: Target, stats: Stats, subs: list[Sub], phase_coro: An
     return result
 
 
-async def fanout(target: Target, layout: Layout, *, burst: int, rate: float = 0, seconds: float = 0,
-                 concurrency: int = 100, publish_cost: int = 0, slugs: list[str] | None = None) -> dict[str, Any]:
+async def fanout(
+    target: Target,
+    layout: Layout,
+    *,
+    burst: int,
+    rate: float = 0,
+    seconds: float = 0,
+    concurrency: int = 100,
+    publish_cost: int = 0,
+    slugs: list[str] | None = None,
+) -> dict[str, Any]:
     """Subscribers on `layout`; a burst of `burst` publishes; optionally `rate`/s for `seconds`."""
     await target.setup(layout)
     subs, stats = subs_for(layout), Stats()
     out: dict[str, Any] = {"server": target.server.name}
     out["connect"] = await open_sockets(target, subs, stats, concurrency)
-    live = [s for s in subs if s.ws is not None and s.welcome is not None and s.welcome.done()
-            and not s.welcome.exception()]
+    live = [
+        s for s in subs if s.ws is not None and s.welcome is not None and s.welcome.done() and not s.welcome.exception()
+    ]
     pub = target.publisher()
     slugs = slugs or list(layout)
     try:
@@ -124,15 +143,18 @@ async def fanout(target: Target, layout: Layout, *, burst: int, rate: float = 0,
     return out
 
 
-async def measure_publish_cost(target: Target, stats: Stats, live: list[Sub], pub: Publisher, layout: Layout,
-                               count: int) -> dict[str, Any]:
+async def measure_publish_cost(
+    target: Target, stats: Stats, live: list[Sub], pub: Publisher, layout: Layout, count: int
+) -> dict[str, Any]:
     """REST latency of single publishes (1 per second) to the biggest and the smallest channel."""
     ordered = sorted(layout, key=lambda s: len(layout[s]))
     out = {}
     for slug in (ordered[0], ordered[-1]):
         result = await measured(target, stats, live, loadgen.steady(pub, [slug], 1.0, count))
-        out[f"to_{len(layout[slug])}"] = {k: result[k] for k in (
-            "rest_p50_ms", "rest_p99_ms", "e2e_p50_ms", "e2e_p99_ms", "lost", "duplicates", "published")}
+        out[f"to_{len(layout[slug])}"] = {
+            k: result[k]
+            for k in ("rest_p50_ms", "rest_p99_ms", "e2e_p50_ms", "e2e_p99_ms", "lost", "duplicates", "published")
+        }
     return out
 
 
@@ -158,7 +180,9 @@ async def rest_throughput(target: Target, layout: Layout, *, seconds: float, con
             wall = time.perf_counter() - t0
             ok = len(phase.published.get(slug, ()))
             out[f"to_{len(users)}_subscribers"] = {
-                "accepted": ok, "failed": phase.failed, "per_s": round(ok / wall, 1),
+                "accepted": ok,
+                "failed": phase.failed,
+                "per_s": round(ok / wall, 1),
                 "rest_p50_ms": loadgen.ms(loadgen.pct(phase.rest_latency, 50)),
                 "rest_p99_ms": loadgen.ms(loadgen.pct(phase.rest_latency, 99)),
                 "server_cpu_util": round((target.server.cpu_seconds() - cpu0) / wall / len(target.server.pids), 2),

@@ -30,13 +30,16 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 def raise_nofile() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def psql(sql: str) -> None:
-    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qAt", "-c", sql],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qAt", "-c", sql],
+        check=True,
+        capture_output=True,
+    )
 
 
 def free_port() -> int:
@@ -68,12 +71,19 @@ def core_busy(core: str) -> float:
 
 def herald_env(db: str, prefix: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({
-        "DATABASE_URL": f"{PG}/{db}", "REDIS_URL": REDIS_URL, "HERALD_LAYER_PREFIX": prefix,
-        "HERALD_MAX_CONNECTIONS_PER_USER": "100000", "HERALD_PUBLISH_RATE": "1000000/min",
-        "HERALD_SOCKET_QUEUE_LIMIT": "100000", "DEBUG": "0", "LOG_LEVEL": "WARNING",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-    })
+    env.update(
+        {
+            "DATABASE_URL": f"{PG}/{db}",
+            "REDIS_URL": REDIS_URL,
+            "HERALD_LAYER_PREFIX": prefix,
+            "HERALD_MAX_CONNECTIONS_PER_USER": "100000",
+            "HERALD_PUBLISH_RATE": "1000000/min",
+            "HERALD_SOCKET_QUEUE_LIMIT": "100000",
+            "DEBUG": "0",
+            "LOG_LEVEL": "WARNING",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+        }
+    )
     return env
 
 
@@ -115,8 +125,14 @@ class Server:
 def _spawn(cmd: list[str], env: dict[str, str], log_name: str) -> subprocess.Popen:
     LOGS.mkdir(parents=True, exist_ok=True)
     log = open(LOGS / f"{log_name}.log", "w")  # noqa: SIM115 (closed with the process)
-    return subprocess.Popen(["taskset", "-c", SERVER_CPU, *cmd], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, preexec_fn=raise_nofile)
+    return subprocess.Popen(
+        ["taskset", "-c", SERVER_CPU, *cmd],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        preexec_fn=raise_nofile,
+    )
 
 
 def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
@@ -133,8 +149,9 @@ def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
 
 
 def manage(*args: str, db: str) -> None:
-    subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=herald_env(db, "herald-bench-setup"), check=True,
-                   capture_output=True)
+    subprocess.run(
+        [PY, "manage.py", *args], cwd=ROOT, env=herald_env(db, "herald-bench-setup"), check=True, capture_output=True
+    )
 
 
 def fresh_database() -> None:
@@ -151,12 +168,38 @@ def start_herald(kind: str = "daphne", processes: int = 1, db: str = DB) -> Serv
     for i in range(processes):
         port = free_port()
         if kind == "daphne":
-            cmd = [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "--websocket-max-message-size",
-                   "65536", "--websocket_timeout", "-1", "config.asgi:application"]
+            cmd = [
+                str(BIN / "daphne"),
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "--websocket-max-message-size",
+                "65536",
+                "--websocket_timeout",
+                "-1",
+                "config.asgi:application",
+            ]
         elif kind == "uvicorn":
-            cmd = [str(BIN / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-                   "--ws", "websockets", "--ws-max-size", "65536", "--loop", "uvloop", "--log-level", "warning",
-                   "--no-access-log", "--backlog", "4096"]
+            cmd = [
+                str(BIN / "uvicorn"),
+                "config.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--ws",
+                "websockets",
+                "--ws-max-size",
+                "65536",
+                "--loop",
+                "uvloop",
+                "--log-level",
+                "warning",
+                "--no-access-log",
+                "--backlog",
+                "4096",
+            ]
         else:
             raise ValueError(kind)
         server.procs.append(_spawn(cmd, env, f"{server.name}-{i}"))
@@ -171,12 +214,20 @@ def start_herald(kind: str = "daphne", processes: int = 1, db: str = DB) -> Serv
 
 def start_baseline() -> Server:
     port, http_port = free_port(), free_port()
-    proc = _spawn([PY, "-m", "bench.baseline_server", "--port", str(port), "--http-port", str(http_port)],
-                  dict(os.environ), "baseline")
+    proc = _spawn(
+        [PY, "-m", "bench.baseline_server", "--port", str(port), "--http-port", str(http_port)],
+        dict(os.environ),
+        "baseline",
+    )
     base = f"http://127.0.0.1:{http_port}"
     _wait_http(base + "/", proc)
-    return Server(name="baseline-websockets", procs=[proc], ws_urls=[f"ws://127.0.0.1:{port}/"],
-                  publish_urls=[base + "/publish/{slug}"], http_base=base)
+    return Server(
+        name="baseline-websockets",
+        procs=[proc],
+        ws_urls=[f"ws://127.0.0.1:{port}/"],
+        publish_urls=[base + "/publish/{slug}"],
+        http_base=base,
+    )
 
 
 def prepare_template(users: int) -> dict[str, Any]:
@@ -204,23 +255,38 @@ def prepare_template(users: int) -> dict[str, Any]:
             create_seconds = time.perf_counter() - t0
     finally:
         server.stop()
-    return {"admin_token": admin_token, "tokens": tokens, "users": users,
-            "user_create_per_s": round(users / create_seconds, 1),
-            "template_seconds": round(time.perf_counter() - started, 1)}
+    return {
+        "admin_token": admin_token,
+        "tokens": tokens,
+        "users": users,
+        "user_create_per_s": round(users / create_seconds, 1),
+        "template_seconds": round(time.perf_counter() - started, 1),
+    }
 
 
 def versions() -> dict[str, str]:
     from importlib.metadata import version
 
     out = {"python": sys.version.split()[0]}
-    for name in ("django", "channels", "channels-redis", "daphne", "twisted", "uvicorn", "websockets", "uvloop",
-                 "orjson", "psycopg", "redis"):
+    for name in (
+        "django",
+        "channels",
+        "channels-redis",
+        "daphne",
+        "twisted",
+        "uvicorn",
+        "websockets",
+        "uvloop",
+        "orjson",
+        "psycopg",
+        "redis",
+    ):
         try:
             out[name] = version(name)
         except Exception:
             out[name] = "-"
-    for label, cmd in (("postgresql", ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qAt", "-c", "show server_version"]),
-                       ("redis-server", ["redis-cli", "info", "server"])):
+    pg_version = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qAt", "-c", "show server_version"]
+    for label, cmd in (("postgresql", pg_version), ("redis-server", ["redis-cli", "info", "server"])):
         try:
             text = subprocess.run(cmd, capture_output=True, text=True, timeout=5).stdout
             if label == "redis-server":
@@ -238,5 +304,11 @@ def machine() -> dict[str, Any]:
             cpu = line.split(":", 1)[1].strip()
             break
     mem = Path("/proc/meminfo").read_text().splitlines()[0].split()[1]
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(int(mem) / 1024 / 1024, 1),
-            "kernel": os.uname().release, "server_core": SERVER_CPU, "generator_core": "1"}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": round(int(mem) / 1024 / 1024, 1),
+        "kernel": os.uname().release,
+        "server_core": SERVER_CPU,
+        "generator_core": "1",
+    }
