@@ -175,3 +175,28 @@ async def test_a_notification_published_before_the_socket_opened_is_not_pushed_l
     ]
     for w in (ws, ws2):
         await w.close()
+
+
+async def test_welcome_and_replay_come_first_even_while_direct_notifications_pour_in(live: LivePlatform) -> None:
+    username, token = live.create_user()
+    publisher = Publisher(live.url, live.staff_token, [f"/api/v1/subscribers/{username}/notifications/"], pause=0)
+    publisher.start()
+    try:
+        await asyncio.sleep(0.3)
+        for attempt in range(16):
+            since = max(0, publisher.count() and publisher.ids[publisher.paths[0]][-1] - 3)
+            ws = await connect(live.ws_url, token, since=since if attempt % 2 else None)
+            first = await recv(ws)
+            assert first["type"] == "welcome", first
+            ids: list[int] = []
+            if attempt % 2:
+                while (frame := await recv(ws))["type"] != "replayed":
+                    ids.append(frame["id"])
+                assert frame["count"] == len(ids)
+            for _ in range(3):
+                ids.append((await recv(ws))["id"])
+            assert ids == sorted(set(ids)), ids
+            assert all(i > since for i in ids) if attempt % 2 else True
+            await ws.close()
+    finally:
+        publisher.stop()
