@@ -2,14 +2,18 @@
 
 import json
 import threading
+import time
 from collections.abc import Callable
+from typing import Any
 
+import httpx
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection
 from rest_framework.test import APIClient
 
 from notifications.models import Channel, IdempotencyKey, Notification
+from tests.support.live import LivePlatform, Platform
 
 pytestmark = pytest.mark.django_db
 
@@ -163,19 +167,31 @@ def test_a_malformed_idempotency_key_is_400(api: dict, public: Channel, key: str
     assert not Notification.objects.exists()
 
 
+def post_until_answered(client: APIClient, path: str, body: dict, key: str) -> Any:
+    """A client's retry loop: a 503 (database busy; nothing stored) is retried with the same key.
+    pytest-django's in-memory SQLite uses a shared cache, whose table locks fail at once instead
+    of waiting; the live test below runs against a real database file."""
+    deadline = time.monotonic() + 30
+    while True:
+        response = client.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+        if response.status_code != 503 or time.monotonic() > deadline:
+            return response
+        time.sleep(0.01)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_retries_with_one_key_create_exactly_one_notification(api: dict, public: Channel) -> None:
-    key = api["dave"]._credentials["HTTP_AUTHORIZATION"]
+    credentials = api["dave"]._credentials["HTTP_AUTHORIZATION"]
     statuses: list[int] = []
     ids: list[int] = []
     barrier = threading.Barrier(6)
 
     def retry() -> None:
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=key)
+        client.credentials(HTTP_AUTHORIZATION=credentials)
         barrier.wait()
         try:
-            response = client.post(EVENTS, {"title": "once"}, format="json", HTTP_IDEMPOTENCY_KEY="race")
+            response = post_until_answered(client, EVENTS, {"title": "once"}, "race")
             statuses.append(response.status_code)
             ids.append(response.json()["id"])
         finally:
@@ -190,6 +206,31 @@ def test_concurrent_retries_with_one_key_create_exactly_one_notification(api: di
     assert len(set(ids)) == 1
     assert Notification.objects.filter(title="once").count() == 1
     assert IdempotencyKey.objects.filter(key="race").count() == 1
+
+
+def test_concurrent_retries_on_two_server_processes_create_exactly_one_notification(
+        platform_factory: type[Platform]) -> None:
+    platform = platform_factory()
+    servers = [platform.start_server(), platform.start_server()]
+    live = LivePlatform(platform, servers[0])
+    slug = live.create_channel()
+    barrier = threading.Barrier(8)
+    answers: list[httpx.Response] = []
+
+    def retry(i: int) -> None:
+        barrier.wait()
+        answers.append(httpx.post(f"{servers[i % 2].url}/api/v1/channels/{slug}/events/", json={"title": "once"},
+                                  headers={**live.headers(), "Idempotency-Key": "race"}, timeout=30))
+
+    threads = [threading.Thread(target=retry, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(a.status_code for a in answers) == [200] * 7 + [201]
+    assert len({a.json()["id"] for a in answers}) == 1
+    history = live.http.get(f"/api/v1/channels/{slug}/events/", headers=live.headers()).json()
+    assert [n["title"] for n in history["results"]] == ["once"]
 
 
 # --- GET /channels/{slug}/events/ ----------------------------------------------------------
