@@ -199,8 +199,8 @@ def channel(slug: str) -> Call[Channel]:
 
 
 def create_channel(payload: dict[str, Any]) -> Call[Channel]:
-    # A duplicate slug answers 409, so resending after a lost answer cannot create two channels.
-    return Call("POST", "channels/", _json, json=payload)
+    # Not resent after a lost answer: the resend would fail with 409 although the first one worked.
+    return Call("POST", "channels/", _json, json=payload, idempotent=False)
 
 
 def delete_channel(slug: str) -> Call[None]:
