@@ -275,3 +275,19 @@ async def test_async_rate_limited(throttled_server: ServerProcess, live_platform
         assert info.value.retry_after is not None
     async with AsyncClient(throttled_server.url, token, retries=3) as client:
         assert (await client.publish(channel, "4"))["title"] == "4"
+
+
+def test_a_key_is_scoped_to_the_publisher_across_targets(live_platform: LivePlatform, staff: Client,
+                                                         member: Member) -> None:
+    other = live_platform.create_channel()
+    staff.publish(member.channel, "same body", idempotency_key="k-target")
+    with pytest.raises(Conflict):
+        staff.publish(other, "same body", idempotency_key="k-target")
+    with pytest.raises(Conflict):
+        staff.send_direct(member.username, "same body", idempotency_key="k-target")
+
+
+def test_a_retry_spelling_out_the_defaults_is_the_same_body(staff: Client, member: Member) -> None:
+    first = staff.publish(member.channel, "defaults", idempotency_key="k-defaults")
+    again = staff.publish(member.channel, "defaults", body="", level="info", data={}, idempotency_key="k-defaults")
+    assert again == first
