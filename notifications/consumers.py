@@ -51,6 +51,10 @@ def parse_since(raw: str | None) -> int | None:
     return int(raw) if len(raw) <= 18 else MAX_ID
 
 
+def token_exists(token_id: int) -> bool:
+    return ApiToken.objects.filter(pk=token_id).exists()
+
+
 def origin_allowed(origin: str | None) -> bool:
     if not origin:
         return False
@@ -125,6 +129,11 @@ class NotificationConsumer(AsyncConsumer):
         self.bucket = TokenBucket(herald_setting("SOCKET_FRAME_RATE"), herald_setting("SOCKET_FRAME_BURST"))
         await self.send({"type": "websocket.accept"})
         self.conn = hub.connect(user_id=user.pk, token_id=token_id, send=self.base_send)
+        if token_id is not None and not await database_sync_to_async(token_exists)(token_id):
+            # Revoked between authentication and registering with the hub, so its revoke
+            # event found no socket to close: close it now, still before any data.
+            self.conn.close(CLOSE_UNAUTHENTICATED)
+            return
         await self.synchronise(since=since, welcome=True)
 
     async def authenticate(self, query: dict[str, list[str]]) -> tuple[User | None, int | None]:
