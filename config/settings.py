@@ -114,7 +114,7 @@ if REDIS_URLS:
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.TolerantRedisCache",
             "LOCATION": REDIS_URLS[0],
             "KEY_PREFIX": envstr("HERALD_LAYER_PREFIX", "herald"),
             "OPTIONS": {"socket_timeout": 2, "socket_connect_timeout": 2},
