@@ -76,6 +76,11 @@ class Cluster:
         servers = [platform.start_server() for _ in range(processes)]
         return cls(platform, servers)
 
+    def admin_via(self, server: ServerProcess) -> None:
+        """Send admin calls through `server` (when the first one was killed)."""
+        self.admin.http.close()
+        self.admin = LivePlatform(self.platform, server)
+
     def close(self) -> None:
         self.admin.http.close()
 
@@ -125,12 +130,13 @@ class Publisher:
         self.failures: list[int | str] = []
 
     async def publish_many(self, count: int, *, concurrency: int = 8, body: str = "",
-                           data: dict[str, Any] | None = None, retry: bool = False) -> list[int]:
+                           data: dict[str, Any] | None = None, retry: bool = False,
+                           pause: float = 0.0) -> list[int]:
         """Publish `count` notifications; with retry, keep retrying each (same Idempotency-Key)
         until it is accepted, as a well-behaved publisher does through an outage."""
         counter = iter(range(count))
         headers = {"Authorization": f"Token {self.token}"}
-        accepted: list[int] = []
+        accepted: list[int] = []  # this call's; self.ids grows live, for tests that watch progress
 
         async def worker(n: int) -> None:
             async with httpx.AsyncClient(timeout=30, headers=headers) as http:
@@ -148,15 +154,17 @@ class Publisher:
                         else:
                             if r.status_code in (200, 201):
                                 accepted.append(int(r.json()["id"]))
+                                self.ids.append(accepted[-1])
                                 break
                             self.failures.append(r.status_code)
                         if not retry:
                             break
                         attempt += 1
                         await asyncio.sleep(min(0.05 * attempt, 0.5))
+                    if pause:
+                        await asyncio.sleep(pause)  # a steady stream rather than a burst
 
         await asyncio.gather(*(worker(n) for n in range(concurrency)))
-        self.ids += accepted
         return accepted
 
 
@@ -165,3 +173,12 @@ def rss_bytes(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     raise RuntimeError("no VmRSS")
+
+
+async def wait_until(predicate: Any, timeout: float, what: str = "condition") -> None:
+    """Poll `predicate()` every 10 ms until it is true; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.01)
