@@ -202,12 +202,12 @@ class NotificationConsumer(AsyncConsumer):
             # Daphne's --websocket-max-message-size does this first; this covers other servers.
             self.conn.close(CLOSE_MESSAGE_TOO_BIG, flush=False)
             return
-        if text is None:
-            await self.error("bad_request", "Binary frames are not supported; send JSON text.")
-            return
-        if not self.bucket.take():
+        if not self.bucket.take():  # every frame counts, binary ones too
             metrics.RATE_LIMITED.labels(where="socket").inc()
             await self.error("rate_limited", "Too many frames; slow down.")
+            return
+        if text is None:
+            await self.error("bad_request", "Binary frames are not supported; send JSON text.")
             return
         try:
             payload = orjson.loads(text)

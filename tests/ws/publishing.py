@@ -12,9 +12,11 @@ import httpx
 class Publisher(threading.Thread):
     """Posts in turn to each target path until stopped; records the ids it got back."""
 
-    def __init__(self, base_url: str, token: str, paths: list[str], *, pause: float = 0.005) -> None:
+    def __init__(
+        self, base_url: str, token: str, paths: list[str], *, pause: float = 0.005, limit: int | None = None
+    ) -> None:
         super().__init__(daemon=True)
-        self.base_url, self.token, self.paths, self.pause = base_url, token, paths, pause
+        self.base_url, self.token, self.paths, self.pause, self.limit = base_url, token, paths, pause, limit
         self.stopped = threading.Event()
         self.ids: dict[str, list[int]] = {p: [] for p in paths}
         self.error: BaseException | None = None
@@ -25,7 +27,7 @@ class Publisher(threading.Thread):
                 base_url=self.base_url, timeout=20, headers={"Authorization": f"Token {self.token}"}
             ) as client:
                 for n, path in zip(itertools.count(), itertools.cycle(self.paths)):
-                    if self.stopped.is_set():
+                    if self.stopped.is_set() or n == self.limit:
                         return
                     r = client.post(path, json={"title": f"n{n}", "data": {"n": n}})
                     r.raise_for_status()

@@ -333,8 +333,9 @@ async def test_too_many_frames_are_rate_limited_and_the_socket_stays_open(limite
     _, token = limited_live.create_user()
     ws, _ = await welcomed(limited_live.ws_url, token)
 
-    for _ in range(5):
+    for _ in range(4):
         await send(ws, {"type": "ping"})
+    await ws.send(b"binary frames count too")
     answers = [await recv(ws) for _ in range(5)]
 
     assert answers[:3] == [{"type": "pong"}] * 3
