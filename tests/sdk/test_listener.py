@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from herald_client import AsyncClient, Backoff, BadRequest, Client, Listener, Notification, Unauthorized
+from herald_client import AsyncClient, Backoff, BadRequest, Client, HeraldError, Listener, Notification, Unauthorized
 
 from tests.sdk.conftest import Member
 from tests.support.live import LivePlatform
@@ -203,3 +203,24 @@ async def test_breaking_out_of_the_loop_closes_the_socket(live_platform: LivePla
     assert got == ids[:2]
     assert listener.last_id == ids[1]
 
+
+
+async def test_a_refused_connection_backs_off_and_max_attempts_gives_up(live_platform: LivePlatform,
+                                                                        member: Member) -> None:
+    """Over the per-user connection limit the server closes with 4429 before the welcome: the
+    listener retries with growing pauses, then gives up after `max_attempts`."""
+    server = live_platform.platform.start_server(HERALD_MAX_CONNECTIONS_PER_USER="1")
+    try:
+        async with Listener(server.url, member.token) as first:
+            holder = Collector(first)
+            await first.wait_connected(WAIT)
+            second = Listener(server.url, member.token, max_attempts=3, backoff=Backoff(initial=0.2, maximum=5))
+            started = asyncio.get_running_loop().time()
+            with pytest.raises(HeraldError, match="Gave up after 3"):
+                async for _ in second:
+                    pass
+            assert second.close_codes == [4429, 4429, 4429]
+            assert asyncio.get_running_loop().time() - started >= 0.1 + 0.2  # two jittered pauses
+        await asyncio.wait_for(holder.task, WAIT)
+    finally:
+        server.stop()

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from types import TracebackType
 from typing import Any, Self, cast
@@ -28,6 +29,7 @@ logger = logging.getLogger("herald_client.listener")
 
 CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHENTICATED = 4401
+STABLE_AFTER = 10.0  # seconds a socket must last to count as healthy
 
 FrameHandler = Callable[[dict[str, Any]], Any]
 
@@ -103,8 +105,9 @@ class Listener:
         return f"{self.ws_url}{sep}{urlencode({'since': self.last_id})}"
 
     async def _run(self) -> AsyncIterator[Notification]:
-        failures = 0  # consecutive connection attempts that never got a welcome
+        failures = 0  # consecutive connection attempts that failed or did not last
         while not self._closed:
+            started, seen = time.monotonic(), self.last_id
             try:
                 async with contextlib.aclosing(self._session()) as session:
                     async for notification in session:
@@ -118,7 +121,11 @@ class Listener:
                 self._connected.clear()
             if self._closed:
                 break
-            failures = 0 if self.welcome is not None else failures + 1
+            # A socket that was welcomed and then delivered or lasted was healthy: come back quickly.
+            # One that keeps dropping right after the welcome (a crash loop, a connection limit)
+            # backs off like one that cannot connect at all.
+            healthy = self.welcome is not None and (self.last_id != seen or time.monotonic() - started >= STABLE_AFTER)
+            failures = 0 if healthy else failures + 1
             if self.max_attempts is not None and failures >= self.max_attempts:
                 raise HeraldError(f"Gave up after {failures} failed connection attempts to {self.ws_url}")
             delay = self.backoff.delay(max(0, failures - 1))
