@@ -58,7 +58,8 @@ class ObtainTokenView(APIView):
     def get_authenticate_header(self, request: Request) -> str:
         return "Token"  # bad credentials answer 401, not 403
 
-    @extend_schema(request=CredentialsSerializer, responses=inline_serializer("AuthToken", {"token": serializers.CharField()}))
+    @extend_schema(request=CredentialsSerializer,
+                   responses=inline_serializer("AuthToken", {"token": serializers.CharField()}))
     def post(self, request: Request) -> Response:
         """Exchange a username and password for a new API token (earlier ones stay valid)."""
         serializer = CredentialsSerializer(data=request.data)

@@ -72,12 +72,15 @@ def assert_handled(response) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("method,path", WRITES)
-@pytest.mark.parametrize("who", ["staff", "charlie"])
-def test_raw_garbage_bodies_never_cause_a_server_error(garbage_api: dict, method: str, path: str,
-                                                       who: str) -> None:
-    client = garbage_api[who]
+def test_raw_garbage_bodies_never_cause_a_server_error(garbage_api: dict, method: str, path: str) -> None:
     for content_type, raw in RAW_BODIES:
-        assert_handled(getattr(client, method)(path, data=raw, content_type=content_type))
+        assert_handled(getattr(garbage_api["staff"], method)(path, data=raw, content_type=content_type))
+
+
+@pytest.mark.parametrize("method,path", [(m, p) for m, p in WRITES if "secret" in p or p.endswith("channels/")])
+def test_raw_garbage_from_an_outsider_never_causes_a_server_error(garbage_api: dict, method: str, path: str) -> None:
+    for content_type, raw in RAW_BODIES:
+        assert_handled(getattr(garbage_api["charlie"], method)(path, data=raw, content_type=content_type))
 
 
 @pytest.mark.parametrize("method,path", TAKES_A_BODY)
@@ -105,7 +108,7 @@ def test_garbage_query_strings_never_cause_a_server_error(garbage_api: dict, pat
     "/api/v1/channels/news/subscribers/{x}/", "/api/v1/subscribers/{x}/notifications/",
 ])
 def test_garbage_in_paths_never_causes_a_server_error(garbage_api: dict, bob: User, path: str) -> None:
-    for segment in ["%00", "a%00b", "%ff", "é", "x" * 5000, "%20", "..", "%E2%80%8B", "ＡＢＣ"]:
+    for segment in ["%00", "a%00b", "%ff", "é", "x" * 5000, "%20", "..", "%E2%80%8B", "\uff21\uff22"]:
         url = path.format(x=segment)
         for method in ("get", "post", "patch", "delete"):
             response = getattr(garbage_api["staff"], method)(url, data={"title": "t"}, format="json")

@@ -4,12 +4,14 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from notifications.models import Channel, IdempotencyKey, Notification
@@ -151,6 +153,13 @@ def test_the_same_key_for_a_different_target_is_409(api: dict, public: Channel, 
                                HTTP_IDEMPOTENCY_KEY="k1")
     assert other_channel.status_code == direct.status_code == 409
     assert Notification.objects.count() == 1
+
+
+def test_an_idempotency_key_is_free_again_after_24_hours(api: dict, public: Channel) -> None:
+    first = api["dave"].post(EVENTS, {"title": "t"}, format="json", HTTP_IDEMPOTENCY_KEY="old")
+    IdempotencyKey.objects.update(created_at=timezone.now() - timedelta(hours=24, minutes=1))
+    again = api["dave"].post(EVENTS, {"title": "other"}, format="json", HTTP_IDEMPOTENCY_KEY="old")
+    assert again.status_code == 201 and again.json()["id"] > first.json()["id"]
 
 
 def test_idempotency_keys_are_scoped_per_user(api: dict, public: Channel) -> None:
