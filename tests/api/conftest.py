@@ -81,8 +81,10 @@ def private(alice: User, bob: User, dave: User) -> Channel:
 @pytest.fixture
 def api(alice: User, bob: User, charlie: User, dave: User, staff: User) -> dict[str, APIClient]:
     """One token-authenticated client per role, plus `anon` without credentials."""
-    clients = {name: client_for(user) for name, user in
-               {"alice": alice, "bob": bob, "charlie": charlie, "dave": dave, "staff": staff}.items()}
+    clients = {
+        name: client_for(user)
+        for name, user in {"alice": alice, "bob": bob, "charlie": charlie, "dave": dave, "staff": staff}.items()
+    }
     clients["anon"] = APIClient()
     return clients
 

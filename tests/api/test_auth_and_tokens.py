@@ -31,21 +31,30 @@ def test_sign_in_answers_200_with_a_new_working_token_each_time(bob: User) -> No
         assert token_client(key).get("/api/v1/notifications/unread-count/").status_code == 200
 
 
-@pytest.mark.parametrize("body", [
-    {"username": "bob", "password": "wrong"},
-    {"username": "nobody", "password": PASSWORD},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"username": "bob", "password": "wrong"},
+        {"username": "nobody", "password": PASSWORD},
+    ],
+)
 def test_sign_in_with_bad_credentials_is_401(bob: User, body: dict) -> None:
     response = APIClient().post("/api/v1/auth/token/", body, format="json")
     assert response.status_code == 401
     assert "detail" in response.json()
 
 
-@pytest.mark.parametrize("body", [
-    {}, {"username": "bob"}, {"username": ["bob"], "password": PASSWORD},
-    {"username": "bo\x00b", "password": PASSWORD}, {"username": "bob", "password": "x\x00"},
-    [{"username": "bob", "password": PASSWORD}],
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"username": "bob"},
+        {"username": ["bob"], "password": PASSWORD},
+        {"username": "bo\x00b", "password": PASSWORD},
+        {"username": "bob", "password": "x\x00"},
+        [{"username": "bob", "password": PASSWORD}],
+    ],
+)
 def test_sign_in_with_malformed_input_is_400(bob: User, body: object) -> None:
     assert APIClient().post("/api/v1/auth/token/", body, format="json").status_code == 400
 
@@ -80,8 +89,9 @@ def test_creating_a_token_answers_201_with_its_key_once(api: dict, bob: User) ->
     assert token_client(body["key"]).get("/api/v1/tokens/").status_code == 200
 
 
-@pytest.mark.parametrize("body", [{}, {"name": ""}, {"name": None}, {"name": ["x"]}, {"name": "a\x00b"},
-                                  {"name": "x" * 101}, ["ci"]])
+@pytest.mark.parametrize(
+    "body", [{}, {"name": ""}, {"name": None}, {"name": ["x"]}, {"name": "a\x00b"}, {"name": "x" * 101}, ["ci"]]
+)
 def test_creating_a_token_with_malformed_input_is_400(api: dict, body: object) -> None:
     assert api["bob"].post("/api/v1/tokens/", body, format="json").status_code == 400
 
@@ -152,14 +162,19 @@ def test_a_ws_ticket_is_created_with_201_and_expires_in_60(api: dict, bob: User)
 
 
 def test_staff_creates_one_subscriber_with_201_and_a_working_token(api: dict) -> None:
-    response = api["staff"].post("/api/v1/subscribers/", {"username": "erin", "email": "e@example.com",
-                                                          "password": "pw-erin-123"}, format="json")
+    response = api["staff"].post(
+        "/api/v1/subscribers/", {"username": "erin", "email": "e@example.com", "password": "pw-erin-123"}, format="json"
+    )
     assert response.status_code == 201
     body = response.json()
     assert set(body) == {"username", "token"} and body["username"] == "erin"
     assert token_client(body["token"]).get("/api/v1/notifications/").status_code == 200
-    assert APIClient().post("/api/v1/auth/token/", {"username": "erin", "password": "pw-erin-123"},
-                            format="json").status_code == 200
+    assert (
+        APIClient()
+        .post("/api/v1/auth/token/", {"username": "erin", "password": "pw-erin-123"}, format="json")
+        .status_code
+        == 200
+    )
 
 
 def test_staff_creates_a_list_of_subscribers_as_a_list(api: dict) -> None:
@@ -179,8 +194,9 @@ def test_a_subscriber_list_is_all_or_nothing(api: dict) -> None:
     before = User.objects.count()
     response = api["staff"].post("/api/v1/subscribers/", [{"username": "new1"}, {"username": "bob"}], format="json")
     assert response.status_code == 409
-    response = api["staff"].post("/api/v1/subscribers/", [{"username": "new1"}, {"username": "bad name"}],
-                                 format="json")
+    response = api["staff"].post(
+        "/api/v1/subscribers/", [{"username": "new1"}, {"username": "bad name"}], format="json"
+    )
     assert response.status_code == 400
     assert User.objects.count() == before
 
@@ -193,9 +209,23 @@ def test_a_subscriber_list_over_1000_is_400_and_1000_is_accepted(api: dict) -> N
     assert response.status_code == 201 and len(response.json()) == 1000
 
 
-@pytest.mark.parametrize("body", [{}, {"username": ""}, {"username": " erin"}, {"username": "er\x00in"},
-                                  {"username": 5}, {"username": "erin", "email": "not-an-email"},
-                                  {"username": "x" * 151}, [], ["erin"], "erin", 5, [{"username": "a"}, 7]])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"username": ""},
+        {"username": " erin"},
+        {"username": "er\x00in"},
+        {"username": 5},
+        {"username": "erin", "email": "not-an-email"},
+        {"username": "x" * 151},
+        [],
+        ["erin"],
+        "erin",
+        5,
+        [{"username": "a"}, 7],
+    ],
+)
 def test_creating_subscribers_with_malformed_input_is_400(api: dict, body: object) -> None:
     assert api["staff"].post("/api/v1/subscribers/", body, format="json").status_code == 400
 

@@ -17,12 +17,19 @@ def slugs(response) -> list[str]:  # type: ignore[no-untyped-def]
 # --- GET /channels/ ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("who,visible", [
-    ("alice", ["news", "secret"]), ("bob", ["news", "secret"]), ("charlie", ["news"]),
-    ("dave", ["news", "secret"]), ("staff", ["news", "secret"]),
-])
-def test_channel_list_shows_only_channels_visible_to_the_caller(api: dict, public: Channel, private: Channel,
-                                                                who: str, visible: list[str]) -> None:
+@pytest.mark.parametrize(
+    "who,visible",
+    [
+        ("alice", ["news", "secret"]),
+        ("bob", ["news", "secret"]),
+        ("charlie", ["news"]),
+        ("dave", ["news", "secret"]),
+        ("staff", ["news", "secret"]),
+    ],
+)
+def test_channel_list_shows_only_channels_visible_to_the_caller(
+    api: dict, public: Channel, private: Channel, who: str, visible: list[str]
+) -> None:
     response = api[who].get("/api/v1/channels/")
     assert response.status_code == 200
     assert slugs(response) == visible
@@ -62,8 +69,11 @@ def test_channel_list_needs_credentials(api: dict) -> None:
 
 
 def test_a_user_with_add_channel_creates_a_channel_with_201_not_subscribed(api: dict) -> None:
-    response = api["alice"].post("/api/v1/channels/", {"slug": "Ops_2", "name": "Ops", "visibility": "private",
-                                                       "publishers": ["dave"], "description": "d"}, format="json")
+    response = api["alice"].post(
+        "/api/v1/channels/",
+        {"slug": "Ops_2", "name": "Ops", "visibility": "private", "publishers": ["dave"], "description": "d"},
+        format="json",
+    )
     assert response.status_code == 201
     body = response.json()
     assert body["slug"] == "Ops_2" and body["visibility"] == "private" and body["publishers"] == ["dave"]
@@ -87,23 +97,34 @@ def test_a_duplicate_slug_is_409(api: dict, public: Channel) -> None:
     assert response.status_code == 409 and "detail" in response.json()
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"slug": " ops", "name": "Ops"}, "slug"), ({"slug": "ops ", "name": "Ops"}, "slug"),
-    ({"slug": "öps", "name": "Ops"}, "slug"), ({"slug": "o/ps", "name": "Ops"}, "slug"),
-    ({"slug": "", "name": "Ops"}, "slug"), ({"slug": "x" * 51, "name": "Ops"}, "slug"),
-    ({"slug": "o\x00ps", "name": "Ops"}, "slug"), ({"slug": 5, "name": "Ops"}, "slug"),
-    ({"name": "Ops"}, "slug"), ({"slug": "ops"}, "name"), ({"slug": "ops", "name": "O\x00ps"}, "name"),
-    ({"slug": "ops", "name": "x" * 101}, "name"), ({"slug": "ops", "name": ["Ops"]}, "name"),
-    ({"slug": "ops", "name": "Ops", "description": "x\x00"}, "description"),
-    ({"slug": "ops", "name": "Ops", "visibility": "secret"}, "visibility"),
-    ({"slug": "ops", "name": "Ops", "visibility": None}, "visibility"),
-    ({"slug": "ops", "name": "Ops", "publishers": "dave"}, "publishers"),
-    ({"slug": "ops", "name": "Ops", "publishers": ["nobody"]}, "publishers"),
-    ({"slug": "ops", "name": "Ops", "publishers": ["da\x00ve"]}, "publishers"),
-    ({"slug": "ops", "name": "Ops", "publishers": [{"u": 1}]}, "publishers"),
-])
-def test_creating_a_channel_with_malformed_input_is_400_naming_the_field(api: dict, dave: User, body: dict,
-                                                                         field: str) -> None:
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"slug": " ops", "name": "Ops"}, "slug"),
+        ({"slug": "ops ", "name": "Ops"}, "slug"),
+        ({"slug": "öps", "name": "Ops"}, "slug"),
+        ({"slug": "o/ps", "name": "Ops"}, "slug"),
+        ({"slug": "", "name": "Ops"}, "slug"),
+        ({"slug": "x" * 51, "name": "Ops"}, "slug"),
+        ({"slug": "o\x00ps", "name": "Ops"}, "slug"),
+        ({"slug": 5, "name": "Ops"}, "slug"),
+        ({"name": "Ops"}, "slug"),
+        ({"slug": "ops"}, "name"),
+        ({"slug": "ops", "name": "O\x00ps"}, "name"),
+        ({"slug": "ops", "name": "x" * 101}, "name"),
+        ({"slug": "ops", "name": ["Ops"]}, "name"),
+        ({"slug": "ops", "name": "Ops", "description": "x\x00"}, "description"),
+        ({"slug": "ops", "name": "Ops", "visibility": "secret"}, "visibility"),
+        ({"slug": "ops", "name": "Ops", "visibility": None}, "visibility"),
+        ({"slug": "ops", "name": "Ops", "publishers": "dave"}, "publishers"),
+        ({"slug": "ops", "name": "Ops", "publishers": ["nobody"]}, "publishers"),
+        ({"slug": "ops", "name": "Ops", "publishers": ["da\x00ve"]}, "publishers"),
+        ({"slug": "ops", "name": "Ops", "publishers": [{"u": 1}]}, "publishers"),
+    ],
+)
+def test_creating_a_channel_with_malformed_input_is_400_naming_the_field(
+    api: dict, dave: User, body: dict, field: str
+) -> None:
     response = api["alice"].post("/api/v1/channels/", body, format="json")
     assert response.status_code == 400
     assert field in response.json()
@@ -118,10 +139,12 @@ def test_creating_a_channel_from_a_json_array_or_bad_json_is_400(api: dict) -> N
 # --- GET /channels/{slug}/ ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("who,status", [("alice", 200), ("bob", 200), ("dave", 200), ("staff", 200),
-                                        ("charlie", 404), ("anon", 401)])
-def test_a_private_channel_is_readable_only_by_those_who_can_see_it(api: dict, private: Channel, who: str,
-                                                                   status: int) -> None:
+@pytest.mark.parametrize(
+    "who,status", [("alice", 200), ("bob", 200), ("dave", 200), ("staff", 200), ("charlie", 404), ("anon", 401)]
+)
+def test_a_private_channel_is_readable_only_by_those_who_can_see_it(
+    api: dict, private: Channel, who: str, status: int
+) -> None:
     response = api[who].get("/api/v1/channels/secret/")
     assert response.status_code == status
     if status == 200:
@@ -140,8 +163,10 @@ def test_anyone_signed_in_reads_a_public_channel(api: dict, public: Channel) -> 
     assert api["charlie"].get("/api/v1/channels/news/").status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/api/v1/channels/News/", "/api/v1/channels/news%20/",
-                                  "/api/v1/channels/%20news/", "/api/v1/channels/ne%00ws/"])
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/channels/News/", "/api/v1/channels/news%20/", "/api/v1/channels/%20news/", "/api/v1/channels/ne%00ws/"],
+)
 def test_slugs_in_paths_are_compared_exactly(api: dict, public: Channel, path: str) -> None:
     assert api["bob"].get(path).status_code == 404
 
@@ -149,8 +174,9 @@ def test_slugs_in_paths_are_compared_exactly(api: dict, public: Channel, path: s
 # --- PATCH /channels/{slug}/ ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("who,status", [("alice", 200), ("staff", 200), ("bob", 403), ("dave", 403),
-                                        ("charlie", 404), ("anon", 401)])
+@pytest.mark.parametrize(
+    "who,status", [("alice", 200), ("staff", 200), ("bob", 403), ("dave", 403), ("charlie", 404), ("anon", 401)]
+)
 def test_only_owner_and_staff_change_a_private_channel(api: dict, private: Channel, who: str, status: int) -> None:
     response = api[who].patch("/api/v1/channels/secret/", {"name": "Renamed"}, format="json")
     assert response.status_code == status
@@ -163,21 +189,30 @@ def test_others_may_not_change_a_public_channel(api: dict, public: Channel, who:
 
 
 def test_patch_changes_publishers_and_visibility(api: dict, public: Channel, charlie: User) -> None:
-    response = api["alice"].patch("/api/v1/channels/news/", {"publishers": ["charlie"], "visibility": "private"},
-                                  format="json")
+    response = api["alice"].patch(
+        "/api/v1/channels/news/", {"publishers": ["charlie"], "visibility": "private"}, format="json"
+    )
     assert response.status_code == 200
     assert response.json()["publishers"] == ["charlie"] and response.json()["visibility"] == "private"
     assert api["charlie"].get("/api/v1/channels/news/").status_code == 200  # a publisher sees it
     assert api["dave"].get("/api/v1/channels/news/").status_code == 404
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"slug": "renamed"}, "slug"), ({"name": ""}, "name"), ({"name": 7}, "name"), ({"name": "a\x00"}, "name"),
-    ({"visibility": "hidden"}, "visibility"), ({"publishers": ["nobody"]}, "publishers"),
-    ({"publishers": None}, "publishers"),
-])
-def test_patch_with_malformed_input_is_400_and_changes_nothing(api: dict, public: Channel, body: dict,
-                                                              field: str) -> None:
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"slug": "renamed"}, "slug"),
+        ({"name": ""}, "name"),
+        ({"name": 7}, "name"),
+        ({"name": "a\x00"}, "name"),
+        ({"visibility": "hidden"}, "visibility"),
+        ({"publishers": ["nobody"]}, "publishers"),
+        ({"publishers": None}, "publishers"),
+    ],
+)
+def test_patch_with_malformed_input_is_400_and_changes_nothing(
+    api: dict, public: Channel, body: dict, field: str
+) -> None:
     response = api["alice"].patch("/api/v1/channels/news/", body, format="json")
     assert response.status_code == 400
     assert field in response.json()
@@ -196,8 +231,9 @@ def test_only_owner_and_staff_delete_a_private_channel(api: dict, private: Chann
 
 
 @pytest.mark.parametrize("who", ["alice", "staff"])
-def test_deleting_a_channel_answers_204_and_removes_its_history(api: dict, public: Channel, who: str,
-                                                                publish: Callable[..., int]) -> None:
+def test_deleting_a_channel_answers_204_and_removes_its_history(
+    api: dict, public: Channel, who: str, publish: Callable[..., int]
+) -> None:
     publish(channel=public)
     assert api[who].delete("/api/v1/channels/news/").status_code == 204
     assert not Channel.objects.filter(slug="news").exists()
@@ -205,8 +241,15 @@ def test_deleting_a_channel_answers_204_and_removes_its_history(api: dict, publi
     assert api[who].get("/api/v1/channels/news/").status_code == 404
 
 
-@pytest.mark.parametrize("path", ["/api/v1/channels/news/subscription/", "/api/v1/channels/news/subscribers/",
-                                  "/api/v1/channels/news/events/", "/api/v1/channels/news/subscribers/bob/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/channels/news/subscription/",
+        "/api/v1/channels/news/subscribers/",
+        "/api/v1/channels/news/events/",
+        "/api/v1/channels/news/subscribers/bob/",
+    ],
+)
 def test_sub_resources_do_not_answer_for_the_channel_itself(api: dict, public: Channel, path: str) -> None:
     assert api["alice"].patch(path, {"name": "Hijacked"}, format="json").status_code == 405
     if not path.endswith(("subscription/", "bob/")):

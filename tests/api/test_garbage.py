@@ -30,16 +30,55 @@ WRITES = [
     ("post", "/api/v1/notifications/read-all/"),
 ]
 READS = [
-    "/api/v1/tokens/", "/api/v1/channels/", "/api/v1/channels/news/", "/api/v1/channels/news/events/",
-    "/api/v1/notifications/", "/api/v1/notifications/unread-count/",
+    "/api/v1/tokens/",
+    "/api/v1/channels/",
+    "/api/v1/channels/news/",
+    "/api/v1/channels/news/events/",
+    "/api/v1/notifications/",
+    "/api/v1/notifications/unread-count/",
 ]
-FIELDS = ["username", "password", "name", "email", "slug", "description", "visibility", "publishers",
-          "usernames", "title", "body", "level", "data"]
-VALUES = [None, True, 0, -1, 10**30, -(10**30), 1.5, 2**63, [], [None], {}, {"a": {"b": []}}, "",
-          " ", "\x00", "é" * 300, "x" * 5000, ["\x00"], {"\x00": "\x00"}]
+FIELDS = [
+    "username",
+    "password",
+    "name",
+    "email",
+    "slug",
+    "description",
+    "visibility",
+    "publishers",
+    "usernames",
+    "title",
+    "body",
+    "level",
+    "data",
+]
+VALUES = [
+    None,
+    True,
+    0,
+    -1,
+    10**30,
+    -(10**30),
+    1.5,
+    2**63,
+    [],
+    [None],
+    {},
+    {"a": {"b": []}},
+    "",
+    " ",
+    "\x00",
+    "é" * 300,
+    "x" * 5000,
+    ["\x00"],
+    {"\x00": "\x00"},
+]
 NASTIEST = [10**30, 1.5, "\x00", [None], {"\x00": "\x00"}]
-TAKES_A_BODY = [(method, path) for method, path in WRITES
-                if method != "delete" and not path.endswith(("subscription/", "read/", "read-all/", "ws-tickets/"))]
+TAKES_A_BODY = [
+    (method, path)
+    for method, path in WRITES
+    if method != "delete" and not path.endswith(("subscription/", "read/", "read-all/", "ws-tickets/"))
+]
 
 
 def nested(depth: int) -> str:
@@ -47,18 +86,33 @@ def nested(depth: int) -> str:
 
 
 RAW_BODIES = [
-    ("application/json", b""), ("application/json", b"not json"), ("application/json", b"\xff\xfe\x00"),
-    ("application/json", b"\x00"), ("application/json", b"{"), ("application/json", b"[]"),
-    ("application/json", b"[1, 2]"), ("application/json", b"[{}]"), ("application/json", b"null"),
-    ("application/json", b"true"), ("application/json", b"5"), ("application/json", b'"text"'),
-    ("application/json", b"1e400"), ("application/json", b"9" * 5000), ("application/json", b"NaN"),
+    ("application/json", b""),
+    ("application/json", b"not json"),
+    ("application/json", b"\xff\xfe\x00"),
+    ("application/json", b"\x00"),
+    ("application/json", b"{"),
+    ("application/json", b"[]"),
+    ("application/json", b"[1, 2]"),
+    ("application/json", b"[{}]"),
+    ("application/json", b"null"),
+    ("application/json", b"true"),
+    ("application/json", b"5"),
+    ("application/json", b'"text"'),
+    ("application/json", b"1e400"),
+    ("application/json", b"9" * 5000),
+    ("application/json", b"NaN"),
     ("application/json", b'{"title": 1e400, "data": {"n": -1e400}}'),
     ("application/json", b'{"usernames": [' + b"1e400," * 10 + b"1]}"),
-    ("application/json", b"[" * 50_000 + b"]" * 50_000), ("application/json", b'{"a":' * 50_000),
-    ("application/json", nested(200).encode()), ("application/json", nested(300).encode()),
-    ("application/json", nested(900).encode()), ("application/json", b'{"title": "\\ud800"}'),
-    ("text/plain", b"title=x"), ("application/x-www-form-urlencoded", b"title=x&slug=y"),
-    ("multipart/form-data; boundary=zz", b"--zz\r\nbroken"), ("application/xml", b"<a/>"),
+    ("application/json", b"[" * 50_000 + b"]" * 50_000),
+    ("application/json", b'{"a":' * 50_000),
+    ("application/json", nested(200).encode()),
+    ("application/json", nested(300).encode()),
+    ("application/json", nested(900).encode()),
+    ("application/json", b'{"title": "\\ud800"}'),
+    ("text/plain", b"title=x"),
+    ("application/x-www-form-urlencoded", b"title=x&slug=y"),
+    ("multipart/form-data; boundary=zz", b"--zz\r\nbroken"),
+    ("application/xml", b"<a/>"),
 ]
 
 
@@ -97,16 +151,35 @@ def test_wrongly_typed_fields_never_cause_a_server_error(garbage_api: dict, meth
 
 @pytest.mark.parametrize("path", READS)
 def test_garbage_query_strings_never_cause_a_server_error(garbage_api: dict, path: str) -> None:
-    for query in ["limit=%00", "after=%00", "before=%00", "after=1e9", "limit=" + "9" * 400, "after=" + "9" * 400,
-                  "before=-0", "unread=%00", "channel=%00", "channel=" + "x" * 5000, "after=%ff%fe",
-                  "limit=1&limit=2", "after[]=1", "limit=%E2%80%8B5"]:
+    for query in [
+        "limit=%00",
+        "after=%00",
+        "before=%00",
+        "after=1e9",
+        "limit=" + "9" * 400,
+        "after=" + "9" * 400,
+        "before=-0",
+        "unread=%00",
+        "channel=%00",
+        "channel=" + "x" * 5000,
+        "after=%ff%fe",
+        "limit=1&limit=2",
+        "after[]=1",
+        "limit=%E2%80%8B5",
+    ]:
         assert_handled(garbage_api["bob"].get(f"{path}?{query}"))
 
 
-@pytest.mark.parametrize("path", [
-    "/api/v1/channels/{x}/", "/api/v1/channels/{x}/events/", "/api/v1/channels/{x}/subscription/",
-    "/api/v1/channels/news/subscribers/{x}/", "/api/v1/subscribers/{x}/notifications/",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/channels/{x}/",
+        "/api/v1/channels/{x}/events/",
+        "/api/v1/channels/{x}/subscription/",
+        "/api/v1/channels/news/subscribers/{x}/",
+        "/api/v1/subscribers/{x}/notifications/",
+    ],
+)
 def test_garbage_in_paths_never_causes_a_server_error(garbage_api: dict, bob: User, path: str) -> None:
     for segment in ["%00", "a%00b", "%ff", "é", "x" * 5000, "%20", "..", "%E2%80%8B", "\uff21\uff22"]:
         url = path.format(x=segment)

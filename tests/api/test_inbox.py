@@ -25,7 +25,8 @@ def unread(client) -> int:  # type: ignore[no-untyped-def]
 
 
 def test_the_inbox_holds_notifications_published_while_subscribed_plus_direct_ones(
-        api: dict, public: Channel, private: Channel, charlie: User, bob: User, publish: Callable[..., int]) -> None:
+    api: dict, public: Channel, private: Channel, charlie: User, bob: User, publish: Callable[..., int]
+) -> None:
     before = publish(channel=public, title="before")
     services.channel_subscribe(channel=public, user=charlie)
     during = publish(channel=public, title="during")
@@ -40,8 +41,9 @@ def test_the_inbox_holds_notifications_published_while_subscribed_plus_direct_on
     assert ids(api["charlie"].get(INBOX)) == [again, direct, during]
 
 
-def test_inbox_items_carry_a_read_flag_and_the_notification_fields(api: dict, public: Channel,
-                                                                   publish: Callable[..., int]) -> None:
+def test_inbox_items_carry_a_read_flag_and_the_notification_fields(
+    api: dict, public: Channel, publish: Callable[..., int]
+) -> None:
     nid = publish(channel=public)
     item = api["bob"].get(INBOX).json()["results"][0]
     assert item["read"] is False and item["channel"] == "news" and item["id"] == nid
@@ -59,8 +61,7 @@ def test_the_inbox_pages_newest_first_with_before(api: dict, public: Channel, pu
     assert ids(api["bob"].get(f"{INBOX}?before={made[3]}")) == [made[2], made[1], made[0]]
 
 
-def test_the_inbox_catches_up_oldest_first_with_after(api: dict, public: Channel,
-                                                      publish: Callable[..., int]) -> None:
+def test_the_inbox_catches_up_oldest_first_with_after(api: dict, public: Channel, publish: Callable[..., int]) -> None:
     made = [publish(channel=public, title=str(i)) for i in range(4)]
     first = api["bob"].get(f"{INBOX}?after={made[0]}&limit=3")
     assert ids(first) == made[1:]
@@ -75,9 +76,22 @@ def test_the_inbox_limit_is_capped_at_500(api: dict, bob: User, publish: Callabl
     assert len(ids(response)) == 500 and "limit=500" in response.json()["next"]
 
 
-@pytest.mark.parametrize("query", ["limit=x", "limit=0", "before=x", "before=-1", "after=1e3", "after=+1",
-                                   "before=99999999999999999999", "unread=maybe", "after=1&before=5",
-                                   "channel=%20news", "channel=a%00"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "limit=x",
+        "limit=0",
+        "before=x",
+        "before=-1",
+        "after=1e3",
+        "after=+1",
+        "before=99999999999999999999",
+        "unread=maybe",
+        "after=1&before=5",
+        "channel=%20news",
+        "channel=a%00",
+    ],
+)
 def test_the_inbox_with_malformed_query_is_400(api: dict, query: str) -> None:
     assert api["bob"].get(f"{INBOX}?{query}").status_code == 400
 
@@ -93,8 +107,9 @@ def test_unread_only_and_reading_one(api: dict, public: Channel, publish: Callab
     assert flags == {first: True, second: False}
 
 
-def test_reading_a_notification_outside_the_inbox_is_404(api: dict, public: Channel, private: Channel,
-                                                         publish: Callable[..., int]) -> None:
+def test_reading_a_notification_outside_the_inbox_is_404(
+    api: dict, public: Channel, private: Channel, publish: Callable[..., int]
+) -> None:
     public_id = publish(channel=public)
     private_id = publish(channel=private)
     for nid in (public_id, private_id, 10**6, 99999999999999999999999):
@@ -114,7 +129,8 @@ def test_read_all_marks_everything_read(api: dict, public: Channel, bob: User, p
 
 
 def test_deleting_a_channel_removes_its_notifications_from_inboxes_and_unread_counts(
-        api: dict, public: Channel, bob: User, publish: Callable[..., int]) -> None:
+    api: dict, public: Channel, bob: User, publish: Callable[..., int]
+) -> None:
     gone = publish(channel=public)
     direct = publish(recipient=bob)
     assert unread(api["bob"]) == 2
@@ -125,8 +141,12 @@ def test_deleting_a_channel_removes_its_notifications_from_inboxes_and_unread_co
 
 
 def test_inbox_endpoints_need_credentials(api: dict) -> None:
-    for method, path in [("get", INBOX), ("get", f"{INBOX}unread-count/"), ("post", f"{INBOX}1/read/"),
-                         ("post", f"{INBOX}read-all/")]:
+    for method, path in [
+        ("get", INBOX),
+        ("get", f"{INBOX}unread-count/"),
+        ("post", f"{INBOX}1/read/"),
+        ("post", f"{INBOX}read-all/"),
+    ]:
         assert getattr(api["anon"], method)(path).status_code == 401
 
 

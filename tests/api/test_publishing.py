@@ -34,8 +34,9 @@ def data_of_size(size: int) -> dict:
 
 
 def test_publishing_answers_201_with_the_stored_notification(api: dict, public: Channel) -> None:
-    response = api["dave"].post(EVENTS, {"title": "  Deploy  ", "body": "b", "level": "warning",
-                                         "data": {"n": 1, "ü": ["x"]}}, format="json")
+    response = api["dave"].post(
+        EVENTS, {"title": "  Deploy  ", "body": "b", "level": "warning", "data": {"n": 1, "ü": ["x"]}}, format="json"
+    )
     assert response.status_code == 201
     body = response.json()
     assert set(body) == NOTIFICATION_FIELDS
@@ -55,10 +56,12 @@ def test_notification_ids_strictly_increase(api: dict, public: Channel) -> None:
     assert ids == sorted(ids) and len(set(ids)) == 3
 
 
-@pytest.mark.parametrize("who,status", [("alice", 201), ("dave", 201), ("staff", 201), ("bob", 403),
-                                        ("charlie", 404), ("anon", 401)])
-def test_only_publishers_owner_and_staff_publish_to_a_private_channel(api: dict, private: Channel, who: str,
-                                                                      status: int) -> None:
+@pytest.mark.parametrize(
+    "who,status", [("alice", 201), ("dave", 201), ("staff", 201), ("bob", 403), ("charlie", 404), ("anon", 401)]
+)
+def test_only_publishers_owner_and_staff_publish_to_a_private_channel(
+    api: dict, private: Channel, who: str, status: int
+) -> None:
     response = api[who].post("/api/v1/channels/secret/events/", {"title": "t"}, format="json")
     assert response.status_code == status
     assert Notification.objects.count() == (1 if status == 201 else 0)
@@ -74,39 +77,67 @@ def test_publishing_to_an_invisible_channel_answers_like_a_missing_one(api: dict
     assert invisible.status_code == missing.status_code == 404 and invisible.json() == missing.json()
 
 
-@pytest.mark.parametrize("body,field", [
-    ({}, "title"), ({"title": ""}, "title"), ({"title": "   "}, "title"), ({"title": None}, "title"),
-    ({"title": 5}, "title"), ({"title": ["t"]}, "title"), ({"title": "a\x00b"}, "title"),
-    ({"title": "t", "body": 5}, "body"), ({"title": "t", "body": "\x00"}, "body"),
-    ({"title": "t", "level": "critical"}, "level"), ({"title": "t", "level": "INFO"}, "level"),
-    ({"title": "t", "level": ["info"]}, "level"), ({"title": "t", "level": 1}, "level"),
-    ({"title": "t", "data": []}, "data"), ({"title": "t", "data": "{}"}, "data"), ({"title": "t", "data": 1}, "data"),
-    ({"title": "t", "data": {"k": "a\x00"}}, "data"), ({"title": "t", "data": {"k\x00": 1}}, "data"),
-    ({"title": "t", "data": {"deep": [{"x": ["\x00"]}]}}, "data"),
-    ({"title": "t", "data": {"big": 2**70}}, "data"),
-])
-def test_publishing_malformed_input_is_400_naming_the_field(api: dict, public: Channel, body: dict,
-                                                            field: str) -> None:
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({}, "title"),
+        ({"title": ""}, "title"),
+        ({"title": "   "}, "title"),
+        ({"title": None}, "title"),
+        ({"title": 5}, "title"),
+        ({"title": ["t"]}, "title"),
+        ({"title": "a\x00b"}, "title"),
+        ({"title": "t", "body": 5}, "body"),
+        ({"title": "t", "body": "\x00"}, "body"),
+        ({"title": "t", "level": "critical"}, "level"),
+        ({"title": "t", "level": "INFO"}, "level"),
+        ({"title": "t", "level": ["info"]}, "level"),
+        ({"title": "t", "level": 1}, "level"),
+        ({"title": "t", "data": []}, "data"),
+        ({"title": "t", "data": "{}"}, "data"),
+        ({"title": "t", "data": 1}, "data"),
+        ({"title": "t", "data": {"k": "a\x00"}}, "data"),
+        ({"title": "t", "data": {"k\x00": 1}}, "data"),
+        ({"title": "t", "data": {"deep": [{"x": ["\x00"]}]}}, "data"),
+        ({"title": "t", "data": {"big": 2**70}}, "data"),
+    ],
+)
+def test_publishing_malformed_input_is_400_naming_the_field(api: dict, public: Channel, body: dict, field: str) -> None:
     response = api["alice"].post(EVENTS, body, format="json")
     assert response.status_code == 400
     assert field in response.json()
     assert not Notification.objects.exists()
 
 
-@pytest.mark.parametrize("raw", ["{", '{"title": "t", "data": {"x": NaN}}', '{"title": "t", "data": {"x": 1e400}}',
-                                 '["title"]', '"title"', "null", "5"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "{",
+        '{"title": "t", "data": {"x": NaN}}',
+        '{"title": "t", "data": {"x": 1e400}}',
+        '["title"]',
+        '"title"',
+        "null",
+        "5",
+    ],
+)
 def test_publishing_bad_json_is_400(api: dict, public: Channel, raw: str) -> None:
     response = api["alice"].post(EVENTS, data=raw, content_type="application/json")
     assert response.status_code == 400
     assert not Notification.objects.exists()
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"title": " " + "t" * 201 + " "}, "title"), ({"title": "t", "body": "b" * 4001}, "body"),
-    ({"title": "t", "data": data_of_size(16 * 1024 + 1)}, "data"),
-])
-def test_publishing_over_a_size_limit_is_400_naming_the_field(api: dict, public: Channel, body: dict,
-                                                              field: str) -> None:
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"title": " " + "t" * 201 + " "}, "title"),
+        ({"title": "t", "body": "b" * 4001}, "body"),
+        ({"title": "t", "data": data_of_size(16 * 1024 + 1)}, "data"),
+    ],
+)
+def test_publishing_over_a_size_limit_is_400_naming_the_field(
+    api: dict, public: Channel, body: dict, field: str
+) -> None:
     response = api["alice"].post(EVENTS, body, format="json")
     assert response.status_code == 400 and field in response.json()
 
@@ -114,8 +145,9 @@ def test_publishing_over_a_size_limit_is_400_naming_the_field(api: dict, public:
 def test_publishing_exactly_at_every_size_limit_is_accepted(api: dict, public: Channel) -> None:
     data = data_of_size(16 * 1024)
     assert len(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()) == 16 * 1024
-    response = api["alice"].post(EVENTS, {"title": " " + "t" * 200 + " ", "body": "b" * 4000, "data": data},
-                                 format="json")
+    response = api["alice"].post(
+        EVENTS, {"title": " " + "t" * 200 + " ", "body": "b" * 4000, "data": data}, format="json"
+    )
     assert response.status_code == 201
     assert Notification.objects.get().data == data
 
@@ -147,10 +179,12 @@ def test_the_same_key_with_a_different_body_is_409(api: dict, public: Channel) -
 
 def test_the_same_key_for_a_different_target_is_409(api: dict, public: Channel, private: Channel) -> None:
     api["staff"].post(EVENTS, {"title": "t"}, format="json", HTTP_IDEMPOTENCY_KEY="k1")
-    other_channel = api["staff"].post("/api/v1/channels/secret/events/", {"title": "t"}, format="json",
-                                      HTTP_IDEMPOTENCY_KEY="k1")
-    direct = api["staff"].post("/api/v1/subscribers/bob/notifications/", {"title": "t"}, format="json",
-                               HTTP_IDEMPOTENCY_KEY="k1")
+    other_channel = api["staff"].post(
+        "/api/v1/channels/secret/events/", {"title": "t"}, format="json", HTTP_IDEMPOTENCY_KEY="k1"
+    )
+    direct = api["staff"].post(
+        "/api/v1/subscribers/bob/notifications/", {"title": "t"}, format="json", HTTP_IDEMPOTENCY_KEY="k1"
+    )
     assert other_channel.status_code == direct.status_code == 409
     assert Notification.objects.count() == 1
 
@@ -218,7 +252,8 @@ def test_concurrent_retries_with_one_key_create_exactly_one_notification(api: di
 
 
 def test_concurrent_retries_on_two_server_processes_create_exactly_one_notification(
-        platform_factory: type[Platform]) -> None:
+    platform_factory: type[Platform],
+) -> None:
     platform = platform_factory()
     servers = [platform.start_server(), platform.start_server()]
     live = LivePlatform(platform, servers[0])
@@ -228,8 +263,14 @@ def test_concurrent_retries_on_two_server_processes_create_exactly_one_notificat
 
     def retry(i: int) -> None:
         barrier.wait()
-        answers.append(httpx.post(f"{servers[i % 2].url}/api/v1/channels/{slug}/events/", json={"title": "once"},
-                                  headers={**live.headers(), "Idempotency-Key": "race"}, timeout=30))
+        answers.append(
+            httpx.post(
+                f"{servers[i % 2].url}/api/v1/channels/{slug}/events/",
+                json={"title": "once"},
+                headers={**live.headers(), "Idempotency-Key": "race"},
+                timeout=30,
+            )
+        )
 
     threads = [threading.Thread(target=retry, args=(i,)) for i in range(8)]
     for thread in threads:
@@ -245,10 +286,12 @@ def test_concurrent_retries_on_two_server_processes_create_exactly_one_notificat
 # --- GET /channels/{slug}/events/ ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("who,status", [("alice", 200), ("bob", 200), ("dave", 200), ("staff", 200),
-                                        ("charlie", 404), ("anon", 401)])
+@pytest.mark.parametrize(
+    "who,status", [("alice", 200), ("bob", 200), ("dave", 200), ("staff", 200), ("charlie", 404), ("anon", 401)]
+)
 def test_private_history_is_readable_by_subscribers_publishers_owner_and_staff(
-        api: dict, private: Channel, publish: Callable[..., int], who: str, status: int) -> None:
+    api: dict, private: Channel, publish: Callable[..., int], who: str, status: int
+) -> None:
     nid = publish(channel=private)
     response = api[who].get("/api/v1/channels/secret/events/")
     assert response.status_code == status
@@ -256,14 +299,16 @@ def test_private_history_is_readable_by_subscribers_publishers_owner_and_staff(
         assert [n["id"] for n in response.json()["results"]] == [nid]
 
 
-def test_public_history_is_readable_by_anyone_signed_in(api: dict, public: Channel,
-                                                        publish: Callable[..., int]) -> None:
+def test_public_history_is_readable_by_anyone_signed_in(
+    api: dict, public: Channel, publish: Callable[..., int]
+) -> None:
     publish(channel=public)
     assert len(api["charlie"].get(EVENTS).json()["results"]) == 1
 
 
-def test_history_pages_oldest_first_until_an_empty_last_page(api: dict, public: Channel,
-                                                             publish: Callable[..., int]) -> None:
+def test_history_pages_oldest_first_until_an_empty_last_page(
+    api: dict, public: Channel, publish: Callable[..., int]
+) -> None:
     ids = [publish(channel=public, title=str(i)) for i in range(5)]
     first = api["bob"].get(f"{EVENTS}?limit=2").json()
     assert [n["id"] for n in first["results"]] == ids[:2]
@@ -278,15 +323,29 @@ def test_history_pages_oldest_first_until_an_empty_last_page(api: dict, public: 
 
 
 def test_history_limit_is_capped_at_500(api: dict, public: Channel, alice: User) -> None:
-    Notification.objects.bulk_create([Notification(id=i, channel=public, title="t", created_at="2026-01-01T00:00Z")
-                                      for i in range(1, 502)])
+    Notification.objects.bulk_create(
+        [Notification(id=i, channel=public, title="t", created_at="2026-01-01T00:00Z") for i in range(1, 502)]
+    )
     response = api["bob"].get(f"{EVENTS}?limit=100000").json()
     assert len(response["results"]) == 500 and response["next"] and "limit=500" in response["next"]
     assert len(api["bob"].get(EVENTS).json()["results"]) == 50
 
 
-@pytest.mark.parametrize("query", ["after=x", "after=-1", "after=+5", "after=1.0", "after=%205", "limit=x",
-                                   "limit=0", "limit=-5", "after=99999999999999999999", "after=9223372036854775808"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "after=x",
+        "after=-1",
+        "after=+5",
+        "after=1.0",
+        "after=%205",
+        "limit=x",
+        "limit=0",
+        "limit=-5",
+        "after=99999999999999999999",
+        "after=9223372036854775808",
+    ],
+)
 def test_history_with_malformed_paging_is_400(api: dict, public: Channel, query: str) -> None:
     assert api["bob"].get(f"{EVENTS}?{query}").status_code == 400
 
@@ -307,8 +366,9 @@ def test_direct_notifications_are_idempotent_too(api: dict, bob: User) -> None:
     first = api["staff"].post(path, {"title": "hi"}, format="json", HTTP_IDEMPOTENCY_KEY="d1")
     retry = api["staff"].post(path, {"title": "hi"}, format="json", HTTP_IDEMPOTENCY_KEY="d1")
     other = api["staff"].post(path, {"title": "ho"}, format="json", HTTP_IDEMPOTENCY_KEY="d1")
-    elsewhere = api["staff"].post("/api/v1/subscribers/charlie/notifications/", {"title": "hi"}, format="json",
-                                  HTTP_IDEMPOTENCY_KEY="d1")
+    elsewhere = api["staff"].post(
+        "/api/v1/subscribers/charlie/notifications/", {"title": "hi"}, format="json", HTTP_IDEMPOTENCY_KEY="d1"
+    )
     assert (first.status_code, retry.status_code, other.status_code, elsewhere.status_code) == (201, 200, 409, 409)
     assert retry.json() == first.json()
     assert Notification.objects.count() == 1

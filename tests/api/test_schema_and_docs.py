@@ -14,17 +14,32 @@ pytestmark = pytest.mark.django_db
 def test_the_schema_is_a_valid_openapi_3_document_open_to_anyone() -> None:
     response = APIClient().get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert response.status_code == 200
-    schema = response.json() if response["Content-Type"].startswith("application/vnd.oai.openapi+json") \
+    schema = (
+        response.json()
+        if response["Content-Type"].startswith("application/vnd.oai.openapi+json")
         else yaml.safe_load(response.content)
+    )
     assert schema["openapi"].startswith("3.")
     validate_schema(schema)
     paths = set(schema["paths"])
-    for path in ["/api/v1/auth/token/", "/api/v1/tokens/", "/api/v1/tokens/{token_id}/", "/api/v1/ws-tickets/",
-                 "/api/v1/subscribers/", "/api/v1/subscribers/{username}/notifications/", "/api/v1/channels/",
-                 "/api/v1/channels/{slug}/", "/api/v1/channels/{slug}/subscription/",
-                 "/api/v1/channels/{slug}/subscribers/", "/api/v1/channels/{slug}/subscribers/{username}/",
-                 "/api/v1/channels/{slug}/events/", "/api/v1/notifications/", "/api/v1/notifications/unread-count/",
-                 "/api/v1/notifications/{notification_id}/read/", "/api/v1/notifications/read-all/"]:
+    for path in [
+        "/api/v1/auth/token/",
+        "/api/v1/tokens/",
+        "/api/v1/tokens/{token_id}/",
+        "/api/v1/ws-tickets/",
+        "/api/v1/subscribers/",
+        "/api/v1/subscribers/{username}/notifications/",
+        "/api/v1/channels/",
+        "/api/v1/channels/{slug}/",
+        "/api/v1/channels/{slug}/subscription/",
+        "/api/v1/channels/{slug}/subscribers/",
+        "/api/v1/channels/{slug}/subscribers/{username}/",
+        "/api/v1/channels/{slug}/events/",
+        "/api/v1/notifications/",
+        "/api/v1/notifications/unread-count/",
+        "/api/v1/notifications/{notification_id}/read/",
+        "/api/v1/notifications/read-all/",
+    ]:
         assert path in paths
 
 

@@ -26,8 +26,9 @@ def test_subscribing_answers_201_then_200_when_repeated(api: dict, public: Chann
     assert Subscription.objects.filter(user=charlie, channel=public).count() == 1
 
 
-def test_an_outsider_cannot_subscribe_to_an_invisible_private_channel(api: dict, private: Channel,
-                                                                      charlie: User) -> None:
+def test_an_outsider_cannot_subscribe_to_an_invisible_private_channel(
+    api: dict, private: Channel, charlie: User
+) -> None:
     invisible = api["charlie"].post("/api/v1/channels/secret/subscription/")
     missing = api["charlie"].post("/api/v1/channels/nosuch/subscription/")
     assert invisible.status_code == missing.status_code == 404
@@ -63,23 +64,28 @@ def test_unsubscribing_from_an_invisible_channel_is_404(api: dict, private: Chan
 # --- POST /channels/{slug}/subscribers/ -------------------------------------------------
 
 
-def test_bulk_subscribe_counts_only_newly_subscribed_users(api: dict, public: Channel, bob: User, charlie: User,
-                                                           dave: User) -> None:
-    response = api["alice"].post("/api/v1/channels/news/subscribers/",
-                                 {"usernames": ["bob", "charlie", "dave", "charlie"]}, format="json")
+def test_bulk_subscribe_counts_only_newly_subscribed_users(
+    api: dict, public: Channel, bob: User, charlie: User, dave: User
+) -> None:
+    response = api["alice"].post(
+        "/api/v1/channels/news/subscribers/", {"usernames": ["bob", "charlie", "dave", "charlie"]}, format="json"
+    )
     assert response.status_code == 200
     assert response.json() == {"subscribed": 2}
     assert subscribed(charlie, public) and subscribed(dave, public)
     again = api["alice"].post("/api/v1/channels/news/subscribers/", {"usernames": ["bob", "dave"]}, format="json")
     assert again.json() == {"subscribed": 0}
-    assert api["alice"].post("/api/v1/channels/news/subscribers/", {"usernames": []},
-                             format="json").json() == {"subscribed": 0}
+    assert api["alice"].post("/api/v1/channels/news/subscribers/", {"usernames": []}, format="json").json() == {
+        "subscribed": 0
+    }
 
 
 def test_bulk_subscribe_with_unknown_usernames_is_400_naming_them_and_changes_nothing(
-        api: dict, public: Channel, charlie: User) -> None:
-    response = api["alice"].post("/api/v1/channels/news/subscribers/",
-                                 {"usernames": ["charlie", "ghost", "phantom"]}, format="json")
+    api: dict, public: Channel, charlie: User
+) -> None:
+    response = api["alice"].post(
+        "/api/v1/channels/news/subscribers/", {"usernames": ["charlie", "ghost", "phantom"]}, format="json"
+    )
     assert response.status_code == 400
     message = str(response.json()["usernames"])
     assert "ghost" in message and "phantom" in message and "charlie" not in message
@@ -92,10 +98,8 @@ def test_the_owner_bulk_subscribes_to_a_private_channel(api: dict, private: Chan
     assert api["charlie"].get("/api/v1/channels/secret/").status_code == 200
 
 
-@pytest.mark.parametrize("who,status", [("bob", 403), ("dave", 403), ("charlie", 404), ("anon", 401),
-                                        ("staff", 200)])
-def test_only_owner_and_staff_bulk_subscribe(api: dict, private: Channel, charlie: User, who: str,
-                                             status: int) -> None:
+@pytest.mark.parametrize("who,status", [("bob", 403), ("dave", 403), ("charlie", 404), ("anon", 401), ("staff", 200)])
+def test_only_owner_and_staff_bulk_subscribe(api: dict, private: Channel, charlie: User, who: str, status: int) -> None:
     response = api[who].post("/api/v1/channels/secret/subscribers/", {"usernames": ["charlie"]}, format="json")
     assert response.status_code == status
     assert subscribed(charlie, private) == (status == 200)
@@ -104,17 +108,27 @@ def test_only_owner_and_staff_bulk_subscribe(api: dict, private: Channel, charli
 def test_bulk_subscribe_takes_10000_usernames_and_refuses_10001(api: dict, public: Channel) -> None:
     User.objects.bulk_create([User(username=f"member{i:05}") for i in range(10_000)])
     names = [f"member{i:05}" for i in range(10_000)]
-    too_many = api["alice"].post("/api/v1/channels/news/subscribers/", {"usernames": [*names, "bob"]},
-                                 format="json")
+    too_many = api["alice"].post("/api/v1/channels/news/subscribers/", {"usernames": [*names, "bob"]}, format="json")
     assert too_many.status_code == 400 and "usernames" in too_many.json()
     assert Subscription.objects.filter(channel=public).count() == 1
     response = api["alice"].post("/api/v1/channels/news/subscribers/", {"usernames": names}, format="json")
     assert response.status_code == 200 and response.json() == {"subscribed": 10_000}
 
 
-@pytest.mark.parametrize("body", [{}, {"usernames": "bob"}, {"usernames": None}, {"usernames": [1]},
-                                  {"usernames": [["bob"]]}, {"usernames": ["bo\x00b"]}, {"usernames": [" bob"]},
-                                  ["bob"], "bob"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"usernames": "bob"},
+        {"usernames": None},
+        {"usernames": [1]},
+        {"usernames": [["bob"]]},
+        {"usernames": ["bo\x00b"]},
+        {"usernames": [" bob"]},
+        ["bob"],
+        "bob",
+    ],
+)
 def test_bulk_subscribe_with_malformed_input_is_400(api: dict, public: Channel, body: object) -> None:
     assert api["alice"].post("/api/v1/channels/news/subscribers/", body, format="json").status_code == 400
 
@@ -122,10 +136,12 @@ def test_bulk_subscribe_with_malformed_input_is_400(api: dict, public: Channel, 
 # --- DELETE /channels/{slug}/subscribers/{username}/ ------------------------------------
 
 
-@pytest.mark.parametrize("who,status", [("alice", 204), ("staff", 204), ("bob", 403), ("dave", 403),
-                                        ("charlie", 404), ("anon", 401)])
-def test_only_owner_and_staff_remove_a_subscriber(api: dict, private: Channel, bob: User, who: str,
-                                                  status: int) -> None:
+@pytest.mark.parametrize(
+    "who,status", [("alice", 204), ("staff", 204), ("bob", 403), ("dave", 403), ("charlie", 404), ("anon", 401)]
+)
+def test_only_owner_and_staff_remove_a_subscriber(
+    api: dict, private: Channel, bob: User, who: str, status: int
+) -> None:
     assert api[who].delete("/api/v1/channels/secret/subscribers/bob/").status_code == status
     assert subscribed(bob, private) == (status != 204)
 
