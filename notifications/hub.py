@@ -54,8 +54,10 @@ def transport_backlog_probe(send: Send) -> Callable[[], int] | None:
     The only place the backlog is visible is the transport itself.
 
     Daphne's `send` is `functools.partial(server.handle_reply, protocol)`, possibly wrapped
-    by Channels middleware (SessionMiddleware passes its own bound `send`, keeping the inner
-    one as `real_send`). `protocol.transport` is a Twisted FileDescriptor: the unsent bytes
+    by middleware: a wrapper function exposes the inner `send` as `__wrapped__` (as
+    config.logs does), Channels' SessionMiddleware passes a bound `send` that keeps the inner
+    one as `real_send`. `protocol.transport` is the Twisted TCP transport, or a
+    ProtocolWrapper around it; the TCP transport is a FileDescriptor, whose unsent bytes
     are `dataBuffer[offset:]` plus the writes not yet joined into it (`_tempDataLen`).
     These are private attributes (checked against Twisted 26.10); if they are missing, we
     return None and the queue-length limit alone applies.
@@ -63,13 +65,17 @@ def transport_backlog_probe(send: Send) -> Callable[[], int] | None:
     for _ in range(8):  # unwrap middleware `send` wrappers
         if isinstance(send, functools.partial):
             break
-        inner = getattr(getattr(send, "__self__", None), "real_send", None)
+        inner = getattr(send, "__wrapped__", None) or getattr(getattr(send, "__self__", None), "real_send", None)
         if inner is None:
             return None
         send = inner
     if not isinstance(send, functools.partial) or not send.args:
         return None
     transport = getattr(send.args[0], "transport", None)
+    for _ in range(4):  # under a policies.ProtocolWrapper (timeouts, limits), the TCP transport is inside
+        if transport is None or hasattr(transport, "dataBuffer"):
+            break
+        transport = getattr(transport, "transport", None)
     if not all(hasattr(transport, name) for name in ("dataBuffer", "offset", "_tempDataLen")):
         return None
 
@@ -95,6 +101,10 @@ class Connection:
         self._queue: deque[str | int] = deque()  # text frames, or an int close code
         self._waiter: asyncio.Future[None] | None = None
         self._backlog = transport_backlog_probe(send)
+        if not hub.backlog_probe_reported:  # once per process: say which slow-client bound applies
+            hub.backlog_probe_reported = True
+            bound = "transport bytes + queue length" if self._backlog else "queue length only"
+            logger.info("slow-client bound: %s", bound)
         self._queue_limit: int = herald_setting("SOCKET_QUEUE_LIMIT")
         self._backlog_limit: int = herald_setting("SOCKET_BACKLOG_BYTES")
         self._writer = asyncio.get_running_loop().create_task(self._write_loop())
@@ -206,6 +216,7 @@ class Hub:
         self._gap_timer: asyncio.TimerHandle | None = None
         self._last_join = 0.0
         self._channel_name: str | None = None
+        self.backlog_probe_reported = False
 
     # --- life cycle --------------------------------------------------------------------
 
