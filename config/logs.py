@@ -172,6 +172,8 @@ class ConnectionIdMiddleware:
                 state["code"] = message.get("code", 1000)
             await send(message)
 
+        # The hub looks through wrappers for the server's transport (notifications.hub).
+        logged_send.__wrapped__ = send  # type: ignore[attr-defined]
         try:
             await self.app(scope, receive, logged_send)
         finally:
