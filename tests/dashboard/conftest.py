@@ -17,13 +17,15 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run", "--disable-quic"]
 PASSWORD = "dashboard-pass-123"
 
-sync_api = pytest.importorskip("playwright.sync_api")
+from playwright import sync_api  # noqa: E402
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: the sync API keeps an event loop running in this thread while it
+# is open, which would break every asyncio test that runs after the dashboard tests.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not shutil.which(CHROMIUM):
-        pytest.skip("chromium is not installed (apt-get install chromium; scripts/test does it)")
+        pytest.fail("chromium is not installed: run scripts/services (apt-get install chromium)")
     with sync_api.sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
