@@ -251,8 +251,8 @@ class ChannelListView(APIView):
 class ChannelScopedView(APIView):
     """Base of views under /channels/{slug}/: finds the channel, or 404s as if it did not exist."""
 
-    def channel(self, request: Request, slug: str, *, manage: bool = False) -> Channel:
-        channel = selectors.channel_get(user=request.user, slug=slug)
+    def channel(self, request: Request, slug: str, *, manage: bool = False, counts: bool = True) -> Channel:
+        channel = selectors.channel_get(user=request.user, slug=slug, counts=counts)
         if manage and not selectors.channel_can_manage(channel=channel, user=request.user):
             raise PermissionDenied("Only the channel's owner or staff may do this.")
         return channel
@@ -355,7 +355,7 @@ class ChannelEventsView(ChannelScopedView):
     def get(self, request: Request, slug: str) -> Response:
         """The channel's history, oldest first."""
         after, limit = query_int(request, "after") or 0, query_limit(request)
-        channel = self.channel(request, slug)
+        channel = self.channel(request, slug, counts=False)
         rows = selectors.channel_history(channel=channel, after=after, limit=limit)
         results = [notification_payload(n, channel_slug=channel.slug) for n in rows]
         return page(request, results, limit=limit, cursor="after", cursor_value=rows[-1].id if rows else after)
@@ -369,7 +369,7 @@ class ChannelEventsView(ChannelScopedView):
         """Publish to the channel (owner, publishers, staff). Stored before it is pushed."""
         key = idempotency_key(request)
         cleaned = clean_notification_input(request.data)
-        channel = self.channel(request, slug)
+        channel = self.channel(request, slug, counts=False)
         if not selectors.channel_can_publish(channel=channel, user=request.user):
             raise PermissionDenied("You may not publish to this channel.")
         notification, created = services.notification_publish(

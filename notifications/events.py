@@ -6,6 +6,9 @@ carry `seq`, their position in the system-wide sequence, so a hub can restore th
 and detect (and then read from the database) anything the layer lost.
 """
 
+import asyncio
+import concurrent.futures
+import functools
 import logging
 import time
 from typing import Literal, NotRequired, TypedDict
@@ -60,20 +63,52 @@ def revoke_event(*, token_id: int) -> HubEvent:
     return {"type": HUB_MESSAGE_TYPE, "k": "revoke", "t": token_id}
 
 
+_server_loop: asyncio.AbstractEventLoop | None = None
+
+
+def bind_server_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Called by the hub: the event loop of this server process."""
+    global _server_loop
+    _server_loop = loop
+
+
 def broadcast(event: HubEvent) -> None:
-    """Send an event to every hub now. A layer failure is logged, never raised: the event is
-    already committed, and hubs recover inbox events from the database (see hub.Hub.fill)."""
+    """Send an event to every hub. A layer failure is logged, never raised: the event is
+    already committed, and hubs recover inbox events from the database (see hub.Hub.fill).
+
+    In a server process the send is handed to the event loop and not waited for: the caller
+    (a request thread, right after its commit) then answers without a Redis round trip and
+    without queueing behind a large fan-out on the loop. Order does not matter here; the
+    hubs restore it from `seq`."""
     layer = get_channel_layer()
     if layer is None:
         return
     message = dict(event)
     message["ts"] = time.time()
+    loop = _server_loop
+    if loop is not None and loop.is_running() and not _running_on(loop):
+        future = asyncio.run_coroutine_threadsafe(layer.group_send(HUB_GROUP, message), loop)
+        future.add_done_callback(functools.partial(_report_failure, event.get("seq")))
+        return
     try:
         async_to_sync(layer.group_send)(HUB_GROUP, message)
     except Exception:
-        metrics.LAYER_ERRORS.labels(op="send").inc()
-        logger.warning("channel layer send failed; hubs will read seq %s from the database",
-                       event.get("seq"), exc_info=True)
+        _report_failure(event.get("seq"), None)
+
+
+def _running_on(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
+def _report_failure(seq: int | None, future: concurrent.futures.Future[None] | None) -> None:
+    if future is not None and (future.cancelled() or future.exception() is None):
+        return
+    metrics.LAYER_ERRORS.labels(op="send").inc()
+    logger.warning("channel layer send failed; hubs will read seq %s from the database", seq,
+                   exc_info=future.exception() if future is not None else True)
 
 
 def broadcast_on_commit(event: HubEvent) -> None:

@@ -31,7 +31,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
-from notifications import metrics, presence
+from notifications import events, metrics, presence
 from notifications.conf import herald_setting
 from notifications.events import HUB_GROUP, HubEvent
 from notifications.serialization import frame
@@ -41,6 +41,38 @@ logger = logging.getLogger(__name__)
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 CLOSE_SLOW_CONSUMER = 4408
+
+
+def _unwrap_send(send: Send) -> Any:
+    """Daphne's own `functools.partial(server.handle_reply, protocol)` under any middleware
+    wrappers (see transport_backlog_probe), or None."""
+    for _ in range(8):
+        if isinstance(send, functools.partial):
+            return send if send.args else None
+        inner = getattr(send, "__wrapped__", None) or getattr(getattr(send, "__self__", None), "real_send", None)
+        if inner is None:
+            return None
+        send = inner
+    return None
+
+
+def direct_protocol(send: Send) -> Any:
+    """The autobahn protocol behind a Daphne socket, to write frames to it synchronously.
+
+    Why: under Daphne, `await send(...)` ends in `protocol.sendMessage(...)` without ever
+    suspending, yet going through it costs a task wake-up per frame per socket (the writer
+    task) and a framing of the same payload per socket. Writing to the protocol directly, and
+    fanning out one `PreparedMessage` (framed once) to every socket, removes both: this is
+    the largest single saving on the delivery path (see docs/performance.md). Anything else
+    (another server, a test communicator) returns None and uses the ASGI `send`.
+    """
+    inner = _unwrap_send(send)
+    protocol = inner.args[0] if inner is not None else None
+    if not all(hasattr(protocol, name) for name in ("sendMessage", "sendPreparedMessage", "state", "STATE_OPEN")):
+        return None
+    if not hasattr(getattr(protocol, "factory", None), "prepareMessage"):
+        return None
+    return protocol
 
 
 def transport_backlog_probe(send: Send) -> Callable[[], int] | None:
@@ -62,16 +94,10 @@ def transport_backlog_probe(send: Send) -> Callable[[], int] | None:
     These are private attributes (checked against Twisted 26.10); if they are missing, we
     return None and the queue-length limit alone applies.
     """
-    for _ in range(8):  # unwrap middleware `send` wrappers
-        if isinstance(send, functools.partial):
-            break
-        inner = getattr(send, "__wrapped__", None) or getattr(getattr(send, "__self__", None), "real_send", None)
-        if inner is None:
-            return None
-        send = inner
-    if not isinstance(send, functools.partial) or not send.args:
+    inner = _unwrap_send(send)
+    if inner is None:
         return None
-    transport = getattr(send.args[0], "transport", None)
+    transport = getattr(inner.args[0], "transport", None)
     for _ in range(4):  # under a policies.ProtocolWrapper (timeouts, limits), the TCP transport is inside
         if transport is None or hasattr(transport, "dataBuffer"):
             break
@@ -86,44 +112,70 @@ def transport_backlog_probe(send: Send) -> Callable[[], int] | None:
 
 
 class Connection:
-    """One local socket as the hub sees it: its filter, its outbound queue and its writer."""
+    """One local socket as the hub sees it: its filter, and how frames reach it.
+
+    Under Daphne frames are written straight to the socket's protocol (`direct`); elsewhere
+    they go through a queue drained by a writer task calling the ASGI `send`. Either way a
+    socket that stops reading is closed with 4408 once its backlog passes a bound.
+    """
+
+    __slots__ = (
+        "hub", "user_id", "token_id", "channels", "last_id", "syncing", "closed", "close_code",
+        "direct", "_send", "_queue", "_waiter", "_writer", "_backlog", "_queue_limit", "_backlog_limit",
+        "__weakref__",
+    )
 
     def __init__(self, hub: Hub, *, user_id: int, token_id: int | None, send: Send) -> None:
         self.hub = hub
         self.user_id = user_id
         self.token_id = token_id
         self.channels: dict[int, str] = {}  # channel id -> slug
-        self.last_id = 0  # newest notification id queued to this socket
+        self.last_id = 0  # newest notification id sent to this socket
         self.syncing: list[HubEvent] | None = None  # events collected while (re)synchronising
         self.closed = False
         self.close_code: int | None = None
+        self.direct = direct_protocol(send)
         self._send = send
         self._queue: deque[str | int] = deque()  # text frames, or an int close code
         self._waiter: asyncio.Future[None] | None = None
+        self._writer: asyncio.Task[None] | None = None  # started on first use
         self._backlog = transport_backlog_probe(send)
-        if not hub.backlog_probe_reported:  # once per process: say which slow-client bound applies
+        if not hub.backlog_probe_reported:  # once per process: say which paths apply
             hub.backlog_probe_reported = True
             bound = "transport bytes + queue length" if self._backlog else "queue length only"
-            logger.info("slow-client bound: %s", bound)
-        self._queue_limit: int = herald_setting("SOCKET_QUEUE_LIMIT")
-        self._backlog_limit: int = herald_setting("SOCKET_BACKLOG_BYTES")
-        self._writer = asyncio.get_running_loop().create_task(self._write_loop())
+            path = "direct to the protocol" if self.direct is not None else "ASGI send via a writer task"
+            logger.info("socket writes: %s; slow-client bound: %s", path, bound)
+        self._queue_limit: int = hub.queue_limit
+        self._backlog_limit: int = hub.backlog_limit
 
     # --- outbound ------------------------------------------------------------------
 
     def push(self, text: str) -> None:
+        """Send a text frame after those already queued."""
         if self.closed:
+            return
+        if self.direct is not None and not self._queue:
+            if self._backlog is not None and self._backlog() > self._backlog_limit:
+                self._close_slow()
+            elif self.direct.state == self.direct.STATE_OPEN:
+                self.direct.sendMessage(text.encode(), False)
             return
         self._queue.append(text)
         if self._too_slow():
-            metrics.SLOW_CLOSED.inc()
-            logger.warning("closing slow socket of user %s (%d frames queued, %d bytes unsent)",
-                           self.user_id, len(self._queue), self._backlog() if self._backlog else -1)
-            # Drop what is queued here (the client resumes with `since`); the bytes already in
-            # the transport go out before the close frame.
-            self.close(CLOSE_SLOW_CONSUMER, flush=False)
+            self._close_slow()
             return
         self._wake()
+
+    def push_prepared(self, prepared: Any, text: str) -> None:
+        """Send a frame framed once for many sockets (autobahn's PreparedMessage)."""
+        if self.closed:
+            return
+        if self._queue:
+            self.push(text)
+        elif self._backlog is not None and self._backlog() > self._backlog_limit:
+            self._close_slow()
+        elif self.direct.state == self.direct.STATE_OPEN:
+            self.direct.sendPreparedMessage(prepared)
 
     def _too_slow(self) -> bool:
         """Our own queue (servers whose `send` blocks) or the transport's (Daphne) is over its
@@ -132,11 +184,19 @@ class Connection:
             return True
         return self._backlog is not None and self._backlog() > self._backlog_limit
 
+    def _close_slow(self) -> None:
+        metrics.SLOW_CLOSED.inc()
+        logger.warning("closing slow socket of user %s (%d frames queued, %d bytes unsent)",
+                       self.user_id, len(self._queue), self._backlog() if self._backlog else -1)
+        # Drop what is queued here (the client resumes with `since`); the bytes already in
+        # the transport go out before the close frame.
+        self.close(CLOSE_SLOW_CONSUMER, flush=False)
+
     def push_message(self, message: dict[str, Any]) -> None:
         self.push(frame(message))
 
     def push_notification(self, notification_id: int, text: str) -> bool:
-        """Queue a notification unless this socket already has it (ids only ever increase)."""
+        """Send a notification unless this socket already has it (ids only ever increase)."""
         if notification_id <= self.last_id:
             return False
         self.last_id = notification_id
@@ -156,7 +216,9 @@ class Connection:
         self._wake()
 
     def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._write_loop())
+        elif self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
     async def _write_loop(self) -> None:
@@ -179,9 +241,11 @@ class Connection:
 
     async def drain(self) -> None:
         """Stop the writer once disconnected."""
-        self._writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await self._writer
+        self.closed = True
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._writer
 
     # --- inbox events ----------------------------------------------------------------
 
@@ -217,6 +281,8 @@ class Hub:
         self._last_join = 0.0
         self._channel_name: str | None = None
         self.backlog_probe_reported = False
+        self.queue_limit: int = herald_setting("SOCKET_QUEUE_LIMIT")
+        self.backlog_limit: int = herald_setting("SOCKET_BACKLOG_BYTES")
 
     # --- life cycle --------------------------------------------------------------------
 
@@ -229,6 +295,7 @@ class Hub:
 
                 # Join the group before reading the sequence: whatever is committed after the
                 # read is then certain to reach us through the layer (or through a fill).
+                events.bind_server_loop(asyncio.get_running_loop())
                 channel_name = await self._join_layer(None)
                 self.last_seq = await database_sync_to_async(sequence_value)()
                 # A fresh context: the loops serve every socket and must not carry the log
@@ -401,14 +468,7 @@ class Hub:
             channel_id = event.get("ch")
             targets = self.by_channel.get(channel_id) if channel_id is not None else self.by_user.get(event["u"])
             if targets:
-                seq, text = event["seq"], event["f"]
-                delivered = 0
-                for conn in tuple(targets):
-                    # A socket still syncing (only reachable here through by_user, for direct
-                    # notifications) gets this event from its sync buffer, after the replay.
-                    if conn.syncing is None:
-                        delivered += conn.push_notification(seq, text)
-                metrics.DELIVERED.inc(delivered)
+                metrics.DELIVERED.inc(self._fan_out(event["seq"], event["f"], tuple(targets)))
             ts = event.get("ts")
             if ts:
                 metrics.DELIVERY_LAG.observe(max(0.0, time.time() - ts))
@@ -417,6 +477,27 @@ class Hub:
                 for conn in tuple(self.by_user.get(user_id, ())):
                     if conn.syncing is None:
                         self.change_subscription(conn, event)
+
+    @staticmethod
+    def _fan_out(seq: int, text: str, targets: tuple[Connection, ...]) -> int:
+        """Send one notification to many sockets: the hot loop of the whole platform.
+        The frame is serialised once by the publisher and framed once here."""
+        prepared = None
+        delivered = 0
+        for conn in targets:
+            # A socket still syncing (only reachable here through by_user, for direct
+            # notifications) gets this event from its sync buffer, after the replay.
+            if conn.syncing is not None or seq <= conn.last_id:
+                continue
+            conn.last_id = seq
+            delivered += 1
+            if conn.direct is None:
+                conn.push(text)
+                continue
+            if prepared is None:
+                prepared = conn.direct.factory.prepareMessage(text.encode())
+            conn.push_prepared(prepared, text)
+        return delivered
 
     def _apply_unsequenced(self, event: HubEvent) -> None:
         kind = event["k"]

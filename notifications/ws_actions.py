@@ -85,7 +85,7 @@ def _publish(user: Any, payload: dict[str, Any]) -> int:
     if unknown:
         raise Invalid(f"Unknown field(s): {', '.join(sorted(unknown))}.")
     cleaned = clean_notification_input({k: v for k, v in payload.items() if k in ALLOWED_FIELDS})
-    channel = selectors.channel_get(user=user, slug=slug)
+    channel = selectors.channel_get(user=user, slug=slug, counts=False)
     if not selectors.channel_can_publish(channel=channel, user=user):
         raise Forbidden("You may not publish to this channel.")
     notification, _ = services.notification_publish(sender=user, channel=channel, cleaned=cleaned)
