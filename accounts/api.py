@@ -37,8 +37,12 @@ class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
     name = "tokenAuth"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
-        return {"type": "apiKey", "in": "header", "name": "Authorization",
-                "description": "`Token <key>`, from POST /auth/token/ or POST /tokens/"}
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Token <key>`, from POST /auth/token/ or POST /tokens/",
+        }
 
 
 class AuthThrottle(AnonRateThrottle):
@@ -58,8 +62,9 @@ class ObtainTokenView(APIView):
     def get_authenticate_header(self, request: Request) -> str:
         return "Token"  # bad credentials answer 401, not 403
 
-    @extend_schema(request=CredentialsSerializer,
-                   responses=inline_serializer("AuthToken", {"token": serializers.CharField()}))
+    @extend_schema(
+        request=CredentialsSerializer, responses=inline_serializer("AuthToken", {"token": serializers.CharField()})
+    )
     def post(self, request: Request) -> Response:
         """Exchange a username and password for a new API token (earlier ones stay valid)."""
         serializer = CredentialsSerializer(data=request.data)
@@ -98,14 +103,22 @@ def token_data(token: ApiToken) -> dict[str, Any]:
 
 
 class TokenListView(APIView):
-    @extend_schema(responses=inline_serializer("TokenPage", {"results": TokenSerializer(many=True),
-                                                             "next": serializers.URLField(allow_null=True)}))
+    @extend_schema(
+        responses=inline_serializer(
+            "TokenPage", {"results": TokenSerializer(many=True), "next": serializers.URLField(allow_null=True)}
+        )
+    )
     def get(self, request: Request) -> Response:
         """Your tokens: names and prefixes, never keys."""
         limit, after = query_limit(request), query_int(request, "after") or 0
         tokens = list(ApiToken.objects.filter(user=request.user, id__gt=after).order_by("id")[:limit])
-        return page(request, [token_data(t) for t in tokens], limit=limit, cursor="after",
-                    cursor_value=tokens[-1].pk if tokens else after)
+        return page(
+            request,
+            [token_data(t) for t in tokens],
+            limit=limit,
+            cursor="after",
+            cursor_value=tokens[-1].pk if tokens else after,
+        )
 
     @extend_schema(request=TokenSerializer, responses={201: NewTokenSerializer})
     def post(self, request: Request) -> Response:
@@ -129,8 +142,14 @@ class TokenDetailView(APIView):
 
 
 class TicketView(APIView):
-    @extend_schema(request=None, responses={201: inline_serializer(
-        "Ticket", {"ticket": serializers.CharField(), "expires_in": serializers.IntegerField()})})
+    @extend_schema(
+        request=None,
+        responses={
+            201: inline_serializer(
+                "Ticket", {"ticket": serializers.CharField(), "expires_in": serializers.IntegerField()}
+            )
+        },
+    )
     def post(self, request: Request) -> Response:
         """A single-use WebSocket credential, valid 60 s (for browsers: `?ticket=`)."""
         ticket, ttl = services.ticket_create(user=request.user)
@@ -144,8 +163,14 @@ class NewSubscriberSerializer(serializers.Serializer):
 
 
 class SubscriberCreateView(APIView):
-    @extend_schema(request=NewSubscriberSerializer, responses={201: inline_serializer(
-        "NewSubscriber", {"username": serializers.CharField(), "token": serializers.CharField()})})
+    @extend_schema(
+        request=NewSubscriberSerializer,
+        responses={
+            201: inline_serializer(
+                "NewSubscriber", {"username": serializers.CharField(), "token": serializers.CharField()}
+            )
+        },
+    )
     def post(self, request: Request) -> Response:
         """Create one user (object) or up to 1000 (list, all or nothing), each with a token (staff)."""
         if not request.user.is_staff:

@@ -32,3 +32,6 @@ class WsTicket(models.Model):
 
     class Meta:
         verbose_name = "WebSocket ticket"
+
+    def __str__(self) -> str:
+        return f"ticket of {self.user} (expires {self.expires_at:%Y-%m-%d %H:%M:%S})"

@@ -22,11 +22,16 @@ def tokens(request: HttpRequest) -> HttpResponse:
             token, new_key = services.token_create(user=request.user, name=name)
             # Rendered in this response and nowhere else; the page is sent no-store.
             messages.success(request, f"Token {token.name!r} created. Copy its key now: it is not shown again.")
-    return page(request, "accounts/tokens.html", {
-        "tokens": selectors.token_list(user=request.user),
-        "new_key": new_key,
-        "error": error,
-    }, status=400 if error else 200)
+    return page(
+        request,
+        "accounts/tokens.html",
+        {
+            "tokens": selectors.token_list(user=request.user),
+            "new_key": new_key,
+            "error": error,
+        },
+        status=400 if error else 200,
+    )
 
 
 @secure_page

@@ -19,7 +19,6 @@ from config.logs import ConnectionIdMiddleware  # noqa: E402
 from notifications.routing import websocket_urlpatterns  # noqa: E402
 
 
-
 def close_oversized_messages_with_1009() -> None:
     """SPEC: a message over 64 KiB closes the socket with 1009. Daphne's WebSocket factory
     (autobahn) keeps `failByDrop` on, so it would drop the TCP connection without a close

@@ -26,8 +26,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, OperationalError | InterfaceError):
         # The database is unreachable or locked: the transaction rolled back, nothing was
         # stored, and a retry (with the same Idempotency-Key) is safe.
-        response = Response({"detail": "The database is unavailable; retry shortly."},
-                            status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        response = Response(
+            {"detail": "The database is unavailable; retry shortly."}, status=status.HTTP_503_SERVICE_UNAVAILABLE
+        )
         response["Retry-After"] = "1"
         return response
     if isinstance(exc, Throttled):

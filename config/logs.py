@@ -31,8 +31,10 @@ access_logger = logging.getLogger("herald.access")
 _INCOMING_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}\Z")
 _SECRETS = [
     (re.compile(r"hrld_[A-Za-z0-9_-]+"), "hrld_[redacted]"),
-    (re.compile(r"(?i)\b(ticket|token|key|password|authorization)(=|:\s*|\"?:\s*\"?)(Token\s+)?[^\s&\"',;]+"),
-     r"\1\2[redacted]"),
+    (
+        re.compile(r"(?i)\b(ticket|token|key|password|authorization)(=|:\s*|\"?:\s*\"?)(Token\s+)?[^\s&\"',;]+"),
+        r"\1\2[redacted]",
+    ),
 ]
 
 
@@ -142,9 +144,16 @@ class RequestIdMiddleware:
             response["X-Request-ID"] = rid
             # The path only: query strings are the caller's business (and could carry secrets).
             access_logger.info(
-                "%s %s %s", request.method, request.path, response.status_code,
-                extra={"method": request.method, "path": request.path, "status": response.status_code,
-                       "duration_ms": round((time.perf_counter() - started) * 1000, 2)},
+                "%s %s %s",
+                request.method,
+                request.path,
+                response.status_code,
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
             )
             return response
         finally:
@@ -178,7 +187,12 @@ class ConnectionIdMiddleware:
             await self.app(scope, receive, logged_send)
         finally:
             access_logger.info(
-                "websocket %s closed (%s)", scope.get("path", ""), state["code"] or "by client",
-                extra={"path": scope.get("path", ""), "code": state["code"],
-                       "duration_ms": round((time.monotonic() - started) * 1000, 2)},
+                "websocket %s closed (%s)",
+                scope.get("path", ""),
+                state["code"] or "by client",
+                extra={
+                    "path": scope.get("path", ""),
+                    "code": state["code"],
+                    "duration_ms": round((time.monotonic() - started) * 1000, 2),
+                },
             )

@@ -18,7 +18,7 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set in production")
     # Development only: a fixed key is fine on a laptop and never used in production,
     # where HERALD_REQUIRE_SECRET_KEY=1 (see docs/deployment.md) makes it mandatory.
-    SECRET_KEY = "herald-insecure-development-key-change-me-0123456789abcdefghijklmnopqrstuvwxyz"
+    SECRET_KEY = "herald-insecure-development-key-change-me-0123456789abcdefghijklmnopqrstuvwxyz"  # noqa: S105
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
@@ -102,8 +102,7 @@ if REDIS_URLS:
                 # redis-py's default 5 s socket timeout equals the layer's 5 s blocking
                 # read: the read then times out on the client now and then and kills the
                 # receiver. A longer client timeout leaves the server's BZPOPMIN in charge.
-                "hosts": [{"address": url, "socket_timeout": 15, "socket_connect_timeout": 3}
-                          for url in REDIS_URLS],
+                "hosts": [{"address": url, "socket_timeout": 15, "socket_connect_timeout": 3} for url in REDIS_URLS],
                 "prefix": envstr("HERALD_LAYER_PREFIX", "herald"),
                 # One message per notification per process: the per-process hub channel
                 # must never be "full", or group_send would drop silently.
@@ -121,9 +120,7 @@ if REDIS_URLS:
         }
     }
 else:
-    CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 100_000}}
-    }
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 100_000}}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Auth ------------------------------------------------------------------------------
@@ -197,8 +194,7 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Herald API",
-    "DESCRIPTION": "Publish notifications, manage channels and read inboxes. "
-    "WebSocket protocol: see README and SPEC.",
+    "DESCRIPTION": "Publish notifications, manage channels and read inboxes. WebSocket protocol: see README and SPEC.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

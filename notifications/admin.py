@@ -59,7 +59,8 @@ class ChannelAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Channel]:
         return (
-            super().get_queryset(request)
+            super()
+            .get_queryset(request)
             .select_related("owner")
             .annotate(subscriber_count=Count("subscriptions", filter=Q(subscriptions__ended_seq__isnull=True)))
         )
@@ -102,12 +103,13 @@ class ChannelAdmin(admin.ModelAdmin):
     @admin.action(description="Send a test notification to the selected channels")
     def send_test_notification(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
         cleaned = clean_notification_input(
-            {"title": "Test notification", "body": f"Sent from Django admin by {request.user}.",
-             "data": {"test": True}}
+            {"title": "Test notification", "body": f"Sent from Django admin by {request.user}.", "data": {"test": True}}
         )
         for channel in queryset:
             notification, _ = services.notification_publish(
-                sender=request.user, channel=channel, cleaned=cleaned  # type: ignore[arg-type]
+                sender=request.user,
+                channel=channel,
+                cleaned=cleaned,  # type: ignore[arg-type]
             )
             self.message_user(request, f"Sent test notification #{notification.id} to {channel.slug}.")
 
@@ -120,8 +122,10 @@ class ChannelAdmin(admin.ModelAdmin):
 
     def get_urls(self) -> list[Any]:
         view = self.admin_site.admin_view(self.bulk_subscribe_view)
-        return [path("<int:channel_id>/bulk-subscribe/", view, name="notifications_channel_bulk_subscribe"),
-                *super().get_urls()]
+        return [
+            path("<int:channel_id>/bulk-subscribe/", view, name="notifications_channel_bulk_subscribe"),
+            *super().get_urls(),
+        ]
 
     def bulk_subscribe_view(self, request: HttpRequest, channel_id: int) -> HttpResponse:
         """Subscribe many users at once from a pasted list of usernames (all or nothing)."""

@@ -216,9 +216,11 @@ class PublishThrottle(SimpleRateThrottle):
 
 
 class ChannelListView(APIView):
-    @extend_schema(operation_id="channels_list",
-                   parameters=[LIMIT, OpenApiParameter("after", str, description="Slug to start after")],
-                   responses=page_of(ChannelSerializer, "ChannelPage"))
+    @extend_schema(
+        operation_id="channels_list",
+        parameters=[LIMIT, OpenApiParameter("after", str, description="Slug to start after")],
+        responses=page_of(ChannelSerializer, "ChannelPage"),
+    )
     def get(self, request: Request) -> Response:
         """Channels visible to the caller, with `subscribed` and `subscriber_count`."""
         limit = query_limit(request)
@@ -229,8 +231,13 @@ class ChannelListView(APIView):
                 raise Invalid("Must be a channel slug.", "after")
             qs = qs.filter(slug__gt=after)
         channels = list(qs[:limit])
-        return page(request, [channel_data(c) for c in channels], limit=limit, cursor="after",
-                    cursor_value=channels[-1].slug if channels else "")
+        return page(
+            request,
+            [channel_data(c) for c in channels],
+            limit=limit,
+            cursor="after",
+            cursor_value=channels[-1].slug if channels else "",
+        )
 
     @extend_schema(request=ChannelSerializer, responses={201: ChannelSerializer})
     def post(self, request: Request) -> Response:
@@ -259,7 +266,6 @@ class ChannelScopedView(APIView):
 
 
 class ChannelDetailView(ChannelScopedView):
-
     @extend_schema(responses=ChannelSerializer)
     def get(self, request: Request, slug: str) -> Response:
         """One channel the caller can see."""
@@ -307,8 +313,10 @@ class BulkSubscribeSerializer(serializers.Serializer):
 
 
 class SubscribersView(ChannelScopedView):
-    @extend_schema(request=BulkSubscribeSerializer,
-                   responses=inline_serializer("Subscribed", {"subscribed": serializers.IntegerField()}))
+    @extend_schema(
+        request=BulkSubscribeSerializer,
+        responses=inline_serializer("Subscribed", {"subscribed": serializers.IntegerField()}),
+    )
     def post(self, request: Request, slug: str) -> Response:
         """Subscribe many users at once (owner, staff); unknown usernames change nothing."""
         channel = self.channel(request, slug, manage=True)
@@ -414,7 +422,8 @@ class InboxView(APIView):
         parameters=[
             OpenApiParameter("unread", str, description="1: unread only"),
             OpenApiParameter("before", int, description="Only ids below this, newest first"),
-            AFTER, LIMIT,
+            AFTER,
+            LIMIT,
             OpenApiParameter("channel", str, description="Only this channel's notifications"),
         ],
         responses=page_of(InboxItemSerializer, "InboxPage"),

@@ -177,13 +177,22 @@ class NotificationConsumer(AsyncConsumer):
             raise
         if welcome:
             conn.push_message(
-                {"type": "welcome", "user": self.user.get_username(), "channels": sorted(channels.values()),
-                 "last_id": last_id}
+                {
+                    "type": "welcome",
+                    "user": self.user.get_username(),
+                    "channels": sorted(channels.values()),
+                    "last_id": last_id,
+                }
             )
         if since is not None:
             if unavailable:
-                conn.push_message({"type": "error", "code": "replay_unavailable",
-                                   "message": "Part of the range asked for is no longer stored."})
+                conn.push_message(
+                    {
+                        "type": "error",
+                        "code": "replay_unavailable",
+                        "message": "Part of the range asked for is no longer stored.",
+                    }
+                )
             for _, text in replay:
                 conn.push(text)
             metrics.REPLAYED.inc(len(replay))
@@ -239,4 +248,3 @@ class NotificationConsumer(AsyncConsumer):
             get_hub().unregister(self.conn)
             await self.conn.drain()
         raise StopConsumer
-

@@ -107,8 +107,11 @@ def _report_failure(seq: int | None, future: concurrent.futures.Future[None] | N
     if future is not None and (future.cancelled() or future.exception() is None):
         return
     metrics.LAYER_ERRORS.labels(op="send").inc()
-    logger.warning("channel layer send failed; hubs will read seq %s from the database", seq,
-                   exc_info=future.exception() if future is not None else True)
+    logger.warning(
+        "channel layer send failed; hubs will read seq %s from the database",
+        seq,
+        exc_info=future.exception() if future is not None else True,
+    )
 
 
 def broadcast_on_commit(event: HubEvent) -> None:

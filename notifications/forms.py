@@ -21,7 +21,8 @@ class PublishForm(forms.Form):
     body = forms.CharField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 3}))
     level = forms.ChoiceField(choices=Notification.LEVEL_CHOICES, initial="info")
     data = forms.CharField(
-        required=False, label="Data (JSON object)",
+        required=False,
+        label="Data (JSON object)",
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "placeholder": '{"key": "value"}'}),
     )
 

@@ -120,8 +120,22 @@ class Connection:
     """
 
     __slots__ = (
-        "hub", "user_id", "token_id", "channels", "last_id", "syncing", "closed", "close_code",
-        "direct", "_send", "_queue", "_waiter", "_writer", "_backlog", "_queue_limit", "_backlog_limit",
+        "hub",
+        "user_id",
+        "token_id",
+        "channels",
+        "last_id",
+        "syncing",
+        "closed",
+        "close_code",
+        "direct",
+        "_send",
+        "_queue",
+        "_waiter",
+        "_writer",
+        "_backlog",
+        "_queue_limit",
+        "_backlog_limit",
         "__weakref__",
     )
 
@@ -186,8 +200,12 @@ class Connection:
 
     def _close_slow(self) -> None:
         metrics.SLOW_CLOSED.inc()
-        logger.warning("closing slow socket of user %s (%d frames queued, %d bytes unsent)",
-                       self.user_id, len(self._queue), self._backlog() if self._backlog else -1)
+        logger.warning(
+            "closing slow socket of user %s (%d frames queued, %d bytes unsent)",
+            self.user_id,
+            len(self._queue),
+            self._backlog() if self._backlog else -1,
+        )
         # Drop what is queued here (the client resumes with `since`); the bytes already in
         # the transport go out before the close frame.
         self.close(CLOSE_SLOW_CONSUMER, flush=False)
@@ -302,8 +320,7 @@ class Hub:
                 # context (connection id) of the socket that happened to start the hub.
                 context = contextvars.Context()
                 self._tasks = [
-                    asyncio.create_task(self._receive_loop(channel_name), name="herald-hub-receive",
-                                        context=context),
+                    asyncio.create_task(self._receive_loop(channel_name), name="herald-hub-receive", context=context),
                     asyncio.create_task(self._poll_loop(), name="herald-hub-poll", context=context),
                     # Live connection counts for Django admin (see notifications.presence).
                     asyncio.create_task(presence.publish_loop(self), name="herald-hub-presence", context=context),
@@ -436,8 +453,12 @@ class Hub:
             try:
                 stored = await database_sync_to_async(events_between)(self.last_seq, upto)
             except Exception:
-                logger.warning("hub could not read seq %s..%s from the database; will retry",
-                               self.last_seq + 1, upto, exc_info=True)
+                logger.warning(
+                    "hub could not read seq %s..%s from the database; will retry",
+                    self.last_seq + 1,
+                    upto,
+                    exc_info=True,
+                )
                 self._schedule_retry(upto)
                 return
             metrics.GAP_FILLS.inc(sum(1 for e in stored if e["seq"] not in self.pending))
@@ -562,8 +583,7 @@ class Hub:
                 raise
             except Exception:
                 if self.layer_ok:
-                    logger.warning("hub lost the channel layer; reading new events from the database",
-                                   exc_info=True)
+                    logger.warning("hub lost the channel layer; reading new events from the database", exc_info=True)
                 self.layer_ok = False
                 metrics.LAYER_ERRORS.labels(op="receive").inc()
                 await asyncio.sleep(backoff)

@@ -27,6 +27,9 @@ class StreamSequence(models.Model):
     class Meta:
         verbose_name = "stream sequence"
 
+    def __str__(self) -> str:
+        return f"seq {self.value}"
+
 
 class Channel(models.Model):
     """A topic that users subscribe to and publishers publish to."""
@@ -116,6 +119,9 @@ class ReadState(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True)
     read_upto = models.BigIntegerField(default=0)
 
+    def __str__(self) -> str:
+        return f"{self.user} read up to {self.read_upto}"
+
 
 class ReadMark(models.Model):
     """One notification above the watermark that the user has read."""
@@ -125,6 +131,9 @@ class ReadMark(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "notification"], name="one_read_mark")]
+
+    def __str__(self) -> str:
+        return f"{self.user} read #{self.notification_id}"
 
 
 class IdempotencyKey(models.Model):
@@ -138,3 +147,6 @@ class IdempotencyKey(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="one_idempotency_key")]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.key}"

@@ -18,7 +18,9 @@ def events_between(after: int, upto: int) -> list[HubEvent]:
     for n in Notification.objects.filter(id__gt=after, id__lte=upto).select_related("channel").order_by("id"):
         found.append(
             events.notification_event(
-                seq=n.id, channel_id=n.channel_id, user_id=n.recipient_id,
+                seq=n.id,
+                channel_id=n.channel_id,
+                user_id=n.recipient_id,
                 frame=notification_frame(notification_payload(n)),
             )
         )

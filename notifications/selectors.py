@@ -27,10 +27,15 @@ def channel_list(*, user: User) -> QuerySet[Channel]:
     if not user.is_staff:
         qs = qs.filter(id__in=Channel.objects.filter(_visible_q(user)).values("id"))
     active = Subscription.objects.filter(channel=OuterRef("pk"), ended_seq__isnull=True)
-    return qs.annotate(
-        subscriber_count=Count("subscriptions", filter=Q(subscriptions__ended_seq__isnull=True), distinct=True),
-        is_subscribed=Exists(active.filter(user=user)),
-    ).select_related("owner").prefetch_related("publishers").order_by("slug")
+    return (
+        qs.annotate(
+            subscriber_count=Count("subscriptions", filter=Q(subscriptions__ended_seq__isnull=True), distinct=True),
+            is_subscribed=Exists(active.filter(user=user)),
+        )
+        .select_related("owner")
+        .prefetch_related("publishers")
+        .order_by("slug")
+    )
 
 
 def channel_get(*, user: User, slug: str, counts: bool = True) -> Channel:
@@ -64,9 +69,7 @@ def channel_can_self_subscribe(*, channel: Channel, user: User) -> bool:
 
 
 def channel_history(*, channel: Channel, after: int, limit: int) -> list[Notification]:
-    return list(
-        Notification.objects.filter(channel=channel, id__gt=after).order_by("id")[:limit]
-    )
+    return list(Notification.objects.filter(channel=channel, id__gt=after).order_by("id")[:limit])
 
 
 def channel_recent(*, channel: Channel, limit: int = 20) -> list[Notification]:
@@ -96,9 +99,7 @@ def inbox_queryset(*, user: User) -> QuerySet[Notification]:
         user_id=user.pk, channel_id=OuterRef("channel_id"), started_seq__lt=OuterRef("id")
     ).filter(Q(ended_seq__isnull=True) | Q(ended_seq__gt=OuterRef("id")))
     channel_ids = Subscription.objects.filter(user_id=user.pk).values("channel_id")
-    return Notification.objects.filter(
-        Q(recipient_id=user.pk) | (Q(channel_id__in=channel_ids) & Exists(interval))
-    )
+    return Notification.objects.filter(Q(recipient_id=user.pk) | (Q(channel_id__in=channel_ids) & Exists(interval)))
 
 
 def _read_upto(user: User) -> int:
@@ -136,8 +137,13 @@ def notification_unread_count(*, user: User, upto: int | None = None) -> int:
 
 
 def inbox_page(
-    *, user: User, channel: str | None = None, unread: bool = False, before: int | None = None,
-    upto: int | None = None, limit: int = 50,
+    *,
+    user: User,
+    channel: str | None = None,
+    unread: bool = False,
+    before: int | None = None,
+    upto: int | None = None,
+    limit: int = 50,
 ) -> list[Notification]:
     """One page of the inbox, newest first, with read flags (see `notification_is_read`)."""
     qs = inbox_with_read_flags(user=user)
@@ -162,9 +168,11 @@ def stream_snapshot(*, user: User) -> tuple[int, int, dict[int, str]]:
     subscription read that follows; later changes are filtered out by their seq numbers.
     """
     seq = StreamSequence.objects.filter(id=1).values_list("value", flat=True).first() or 0
-    rows = Subscription.objects.filter(user_id=user.pk, started_seq__lte=seq).filter(
-        Q(ended_seq__isnull=True) | Q(ended_seq__gt=seq)
-    ).values_list("channel_id", "channel__slug")
+    rows = (
+        Subscription.objects.filter(user_id=user.pk, started_seq__lte=seq)
+        .filter(Q(ended_seq__isnull=True) | Q(ended_seq__gt=seq))
+        .values_list("channel_id", "channel__slug")
+    )
     last_id = Notification.objects.filter(id__lte=seq).order_by("-id").values_list("id", flat=True).first() or 0
     return seq, last_id, dict(rows)
 
@@ -174,7 +182,10 @@ def replay_batches(*, user: User, since: int, upto: int, batch: int = 500) -> It
     cursor = since
     while True:
         rows = list(
-            inbox_queryset(user=user).filter(id__gt=cursor, id__lte=upto).select_related("channel").order_by("id")[:batch]
+            inbox_queryset(user=user)
+            .filter(id__gt=cursor, id__lte=upto)
+            .select_related("channel")
+            .order_by("id")[:batch]
         )
         if not rows:
             return

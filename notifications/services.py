@@ -61,14 +61,17 @@ def sequence_value() -> int:
 
 @transaction.atomic
 def channel_create(
-    *, owner: User, slug: str, name: str, description: str = "", visibility: str = Channel.PUBLIC,
+    *,
+    owner: User,
+    slug: str,
+    name: str,
+    description: str = "",
+    visibility: str = Channel.PUBLIC,
     publishers: list[User] | None = None,
 ) -> Channel:
     if Channel.objects.filter(slug=slug).exists():
         raise Conflict(f"A channel with slug {slug!r} already exists.")
-    channel = Channel.objects.create(
-        owner=owner, slug=slug, name=name, description=description, visibility=visibility
-    )
+    channel = Channel.objects.create(owner=owner, slug=slug, name=name, description=description, visibility=visibility)
     if publishers:
         channel.publishers.set(publishers)
     return channel
@@ -125,8 +128,9 @@ def channel_subscribe_many(*, channel: Channel, users: list[Any]) -> int:
                 [Subscription(user_id=uid, channel=channel, started_seq=seq) for uid in new_ids], batch_size=1000
             )
             events.broadcast_on_commit(
-                events.subscription_event(seq=seq, kind="sub", channel_id=channel.id, slug=channel.slug,
-                                          user_ids=new_ids)
+                events.subscription_event(
+                    seq=seq, kind="sub", channel_id=channel.id, slug=channel.slug, user_ids=new_ids
+                )
             )
             return len(new_ids)
     except _Unchanged as unchanged:
@@ -142,8 +146,9 @@ def channel_unsubscribe(*, channel: Channel, user: AbstractBaseUser) -> bool:
             if not ended:
                 raise _Unchanged(False)
             events.broadcast_on_commit(
-                events.subscription_event(seq=seq, kind="unsub", channel_id=channel.id, slug=channel.slug,
-                                          user_ids=[user.pk])
+                events.subscription_event(
+                    seq=seq, kind="unsub", channel_id=channel.id, slug=channel.slug, user_ids=[user.pk]
+                )
             )
             return True
     except _Unchanged:
@@ -159,8 +164,12 @@ def _fingerprint(target: str, cleaned: NotificationInput) -> str:
 
 
 def notification_publish(
-    *, sender: User, cleaned: NotificationInput, channel: Channel | None = None,
-    recipient: User | None = None, idempotency_key: str | None = None,
+    *,
+    sender: User,
+    cleaned: NotificationInput,
+    channel: Channel | None = None,
+    recipient: User | None = None,
+    idempotency_key: str | None = None,
 ) -> tuple[Notification, bool]:
     """Store a notification and fan it out after commit. Returns (notification, created).
 
@@ -187,8 +196,10 @@ def notification_publish(
             payload = notification_payload(notification, channel_slug=channel.slug if channel else None)
             events.broadcast_on_commit(
                 events.notification_event(
-                    seq=seq, channel_id=channel.id if channel else None,
-                    user_id=recipient.pk if recipient else None, frame=notification_frame(payload),
+                    seq=seq,
+                    channel_id=channel.id if channel else None,
+                    user_id=recipient.pk if recipient else None,
+                    frame=notification_frame(payload),
                 )
             )
     except _Unchanged as replay:

@@ -109,18 +109,23 @@ def inbox(request: HttpRequest) -> HttpResponse:
     channel = request.GET.get("channel") or None
     unread = request.GET.get("unread") in ("1", "on", "true")
     before = query_id(request, "before")
-    rows = selectors.inbox_page(user=request.user, channel=channel, unread=unread, before=before, upto=since,
-                                limit=PAGE_SIZE)
+    rows = selectors.inbox_page(
+        user=request.user, channel=channel, unread=unread, before=before, upto=since, limit=PAGE_SIZE
+    )
     subscribed = [c for c in selectors.channel_list(user=request.user) if c.is_subscribed]  # type: ignore[attr-defined]
-    return page(request, "notifications/inbox.html", {
-        "since": since,
-        "items": [item(n) for n in rows],
-        "older": rows[-1].id if len(rows) == PAGE_SIZE else None,
-        "filter_channel": channel or "",
-        "filter_unread": unread,
-        "paged": before is not None,
-        "channels": subscribed,
-    })
+    return page(
+        request,
+        "notifications/inbox.html",
+        {
+            "since": since,
+            "items": [item(n) for n in rows],
+            "older": rows[-1].id if len(rows) == PAGE_SIZE else None,
+            "filter_channel": channel or "",
+            "filter_unread": unread,
+            "paged": before is not None,
+            "channels": subscribed,
+        },
+    )
 
 
 @secure_page
@@ -165,12 +170,16 @@ def channel_detail(request: HttpRequest, slug: str) -> HttpResponse:
     channel = visible_channel(request, slug)
     recent = [item(n, read=True) for n in selectors.channel_recent(channel=channel, limit=20) if n.id <= since]
     can_publish = selectors.channel_can_publish(channel=channel, user=request.user)
-    return page(request, "notifications/channel_detail.html", {
-        "since": since,
-        "row": channel_row(channel, request.user),
-        "recent": recent,
-        "form": PublishForm(user=request.user, initial={"channel": slug}) if can_publish else None,
-    })
+    return page(
+        request,
+        "notifications/channel_detail.html",
+        {
+            "since": since,
+            "row": channel_row(channel, request.user),
+            "recent": recent,
+            "form": PublishForm(user=request.user, initial={"channel": slug}) if can_publish else None,
+        },
+    )
 
 
 @secure_page

@@ -111,4 +111,3 @@ ACTIONS: dict[str, Action] = {
 }
 
 __all__ = ["ACTIONS", "NotFound"]
-

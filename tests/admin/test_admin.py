@@ -144,7 +144,8 @@ def test_bulk_subscribe_subscribes_every_listed_username(
     assert response.status_code == 200
     assert "Subscribed 1 new user(s) to news." in response.content.decode()
     assert set(Subscription.objects.active().filter(channel=news).values_list("user__username", flat=True)) == {
-        "bob", "carol"
+        "bob",
+        "carol",
     }
 
 

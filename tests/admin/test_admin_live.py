@@ -58,7 +58,8 @@ async def test_test_notification_sent_from_admin_reaches_subscribers(
     channel_id = await asyncio.to_thread(admin.autocomplete_id, "notifications.subscription", "channel", slug)
 
     response = await asyncio.to_thread(
-        admin.post_form, "/admin/notifications/channel/",
+        admin.post_form,
+        "/admin/notifications/channel/",
         {"action": "send_test_notification", "_selected_action": channel_id},
     )
 
@@ -77,8 +78,7 @@ async def test_revoking_a_token_in_admin_closes_the_sockets_it_opened(
     listing = await asyncio.to_thread(admin.get, "/admin/accounts/apitoken/", q=username)
     token_id = re.search(r"/admin/accounts/apitoken/(\d+)/change/", listing.text).group(1)
 
-    response = await asyncio.to_thread(admin.post_form, f"/admin/accounts/apitoken/{token_id}/delete/",
-                                       {"post": "yes"})
+    response = await asyncio.to_thread(admin.post_form, f"/admin/accounts/apitoken/{token_id}/delete/", {"post": "yes"})
 
     assert response.status_code == 302
     await asyncio.wait_for(ws.wait_closed(), 3)

@@ -64,17 +64,16 @@ def test_mark_all_read_clears_the_badge_and_every_unread_item(live_platform: Liv
     expect(page.locator("#feed .item.unread")).to_have_count(0)
 
 
-def test_html_in_notification_text_renders_as_text_live_and_after_reload(
-    live_platform: LivePlatform, new_page
-) -> None:
+def test_html_in_notification_text_renders_as_text_live_and_after_reload(live_platform: LivePlatform, new_page) -> None:
     username, _, slug = subscribed_member(live_platform)
     page = new_page(live_platform.url)
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     sign_in(page, username)
     payload = "<img src=x onerror=alert(1)>"
-    sent = live_platform.publish(slug, payload, body="<script>alert(2)</script>",
-                                 data={"html": "<b onmouseover=alert(3)>"})
+    sent = live_platform.publish(
+        slug, payload, body="<script>alert(2)</script>", data={"html": "<b onmouseover=alert(3)>"}
+    )
 
     for reload in (False, True):
         if reload:

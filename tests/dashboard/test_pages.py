@@ -72,7 +72,11 @@ def test_channel_page_shows_recent_history_and_publishes_for_its_owner(live_plat
     r = live_platform.http.get(f"/api/v1/channels/{slug}/events/", headers=live_platform.headers(token))
     newest = r.json()["results"][-1]
     assert (newest["title"], newest["body"], newest["level"], newest["data"]) == (
-        "from the form", "hello <there>", "warning", {"build": 42})
+        "from the form",
+        "hello <there>",
+        "warning",
+        {"build": 42},
+    )
 
 
 def test_publish_form_lists_only_publishable_channels_and_explains_bad_input(
@@ -93,8 +97,10 @@ def test_publish_form_lists_only_publishable_channels_and_explains_bad_input(
     page.click("#publish-form button[type=submit]")
 
     expect(page.locator(".field-error").first).to_be_visible()
-    assert live_platform.http.get(f"/api/v1/channels/{mine}/events/", headers=live_platform.headers()).json()[
-        "results"] == []
+    assert (
+        live_platform.http.get(f"/api/v1/channels/{mine}/events/", headers=live_platform.headers()).json()["results"]
+        == []
+    )
 
 
 def test_token_key_is_shown_once_works_against_the_api_and_fails_after_revoking(
@@ -158,8 +164,14 @@ def test_dashboard_pages_require_sign_in_and_send_a_strict_content_security_poli
     with httpx.Client(base_url=live_platform.url) as client:
         assert client.get("/").status_code == 302
         client.get("/accounts/login/")
-        r = client.post("/accounts/login/", data={"username": username, "password": "dashboard-pass-123",
-                                                  "csrfmiddlewaretoken": client.cookies["csrftoken"]})
+        r = client.post(
+            "/accounts/login/",
+            data={
+                "username": username,
+                "password": "dashboard-pass-123",
+                "csrfmiddlewaretoken": client.cookies["csrftoken"],
+            },
+        )
         assert r.status_code == 302
         for path in ("/", "/channels/", "/publish/", "/tokens/"):
             r = client.get(path)

@@ -45,8 +45,9 @@ def test_page_shows_reconnecting_then_resumes_with_what_was_published_meanwhile_
     # While the page's server is down, another process on the same platform takes publishes.
     other = platform.start_server()
     missed = [
-        httpx.post(f"{other.url}/api/v1/channels/{slug}/events/", json={"title": f"while away {i}"},
-                   headers=live.headers()).json()
+        httpx.post(
+            f"{other.url}/api/v1/channels/{slug}/events/", json={"title": f"while away {i}"}, headers=live.headers()
+        ).json()
         for i in range(3)
     ]
     other.stop()
@@ -71,12 +72,23 @@ def test_inbox_shows_levels_by_colour_and_icon_and_makes_the_readme_screenshot(p
         live.create_channel(slug, name=name)
         live.subscribe(slug, token)
     live.publish("deploys", "Deploy started", body="api v2.14.0 rolling out to eu-west", level="info")
-    live.publish("billing", "Invoice INV-2041 paid", body="€1,280.00 from Acme GmbH", level="success",
-                 data={"invoice": "INV-2041", "amount": 1280})
-    live.publish("security", "3 failed sign-ins for root", body="From 203.0.113.7 in the last 5 minutes",
-                 level="warning")
-    live.publish("deploys", "Deploy failed: migrations", body="api v2.14.0 rolled back; see the build log",
-                 level="error", data={"build": 8812, "step": "migrate"})
+    live.publish(
+        "billing",
+        "Invoice INV-2041 paid",
+        body="€1,280.00 from Acme GmbH",
+        level="success",
+        data={"invoice": "INV-2041", "amount": 1280},
+    )
+    live.publish(
+        "security", "3 failed sign-ins for root", body="From 203.0.113.7 in the last 5 minutes", level="warning"
+    )
+    live.publish(
+        "deploys",
+        "Deploy failed: migrations",
+        body="api v2.14.0 rolled back; see the build log",
+        level="error",
+        data={"build": 8812, "step": "migrate"},
+    )
     page = new_page(server.url)
     page.set_viewport_size({"width": 1000, "height": 640})
     page.emulate_media(color_scheme="light", reduced_motion="reduce")
@@ -88,8 +100,10 @@ def test_inbox_shows_levels_by_colour_and_icon_and_makes_the_readme_screenshot(p
     levels = items.evaluate_all("els => els.map(e => [...e.classList].find(c => c.startsWith('level-')))")
     assert levels == ["level-success", "level-error", "level-warning", "level-success", "level-info"]
     colours = {items.nth(i).evaluate("e => getComputedStyle(e).borderLeftColor") for i in (0, 1, 2, 4)}
-    icons = {items.nth(i).evaluate("e => getComputedStyle(e.querySelector('.icon'), '::before').content")
-             for i in (0, 1, 2, 4)}
+    icons = {
+        items.nth(i).evaluate("e => getComputedStyle(e.querySelector('.icon'), '::before').content")
+        for i in (0, 1, 2, 4)
+    }
     assert len(colours) == 4 and len(icons) == 4
     expect(page.locator("#unread-badge")).to_have_text("5")
     page.locator("#feed .item").nth(1).locator(".more summary").click()

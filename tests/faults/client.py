@@ -92,9 +92,14 @@ class ResilientClient:
             query = f"?since={self.cursor}" if self.cursor is not None else ""
             code: int | None = None
             try:
-                async with websockets.connect(url + query, additional_headers={"Authorization": f"Token {self.token}"},
-                                              max_size=None, open_timeout=5, ping_interval=None,
-                                              close_timeout=1) as ws:
+                async with websockets.connect(
+                    url + query,
+                    additional_headers={"Authorization": f"Token {self.token}"},
+                    max_size=None,
+                    open_timeout=5,
+                    ping_interval=None,
+                    close_timeout=1,
+                ) as ws:
                     self._ws = ws
                     self.connections += 1
                     backoff = 0.05

@@ -35,9 +35,21 @@ class RedisServer:
     def start(self, timeout: float = 10) -> RedisServer:
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--daemonize", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -70,8 +82,7 @@ class Cluster:
         self.admin = LivePlatform(platform, servers[0])
 
     @classmethod
-    def start(cls, factory: type[Platform], *, redis_urls: list[str], processes: int,
-              **env: str) -> Cluster:
+    def start(cls, factory: type[Platform], *, redis_urls: list[str], processes: int, **env: str) -> Cluster:
         platform = factory(redis_urls=redis_urls, extra_env=env)
         servers = [platform.start_server() for _ in range(processes)]
         return cls(platform, servers)
@@ -97,8 +108,9 @@ def channel_with_subscribers(admin: LivePlatform, count: int) -> tuple[str, list
     """A new channel and `count` new users subscribed to it: (slug, their tokens)."""
     slug = admin.create_channel()
     users = make_users(admin, count)
-    r = admin.http.post(f"/api/v1/channels/{slug}/subscribers/", json={"usernames": [u for u, _ in users]},
-                        headers=admin.headers())
+    r = admin.http.post(
+        f"/api/v1/channels/{slug}/subscribers/", json={"usernames": [u for u, _ in users]}, headers=admin.headers()
+    )
     r.raise_for_status()
     return slug, [t for _, t in users]
 
@@ -108,8 +120,9 @@ def history_ids(admin: LivePlatform, slug: str) -> list[int]:
     ids: list[int] = []
     after = 0
     while True:
-        r = admin.http.get(f"/api/v1/channels/{slug}/events/", params={"after": after, "limit": 500},
-                           headers=admin.headers())
+        r = admin.http.get(
+            f"/api/v1/channels/{slug}/events/", params={"after": after, "limit": 500}, headers=admin.headers()
+        )
         r.raise_for_status()
         page = [n["id"] for n in r.json()["results"]]
         if not page:
@@ -129,9 +142,16 @@ class Publisher:
         self.ids: list[int] = []
         self.failures: list[int | str] = []
 
-    async def publish_many(self, count: int, *, concurrency: int = 8, body: str = "",
-                           data: dict[str, Any] | None = None, retry: bool = False,
-                           pause: float = 0.0) -> list[int]:
+    async def publish_many(
+        self,
+        count: int,
+        *,
+        concurrency: int = 8,
+        body: str = "",
+        data: dict[str, Any] | None = None,
+        retry: bool = False,
+        pause: float = 0.0,
+    ) -> list[int]:
         """Publish `count` notifications; with retry, keep retrying each (same Idempotency-Key)
         until it is accepted, as a well-behaved publisher does through an outage."""
         counter = iter(range(count))
@@ -146,9 +166,11 @@ class Publisher:
                     while True:
                         url = self.urls[(i + attempt) % len(self.urls)]
                         try:
-                            r = await http.post(f"{url}/api/v1/channels/{self.slug}/events/",
-                                                json={"title": f"n{i}", "body": body, "data": data or {}},
-                                                headers={"Idempotency-Key": key})
+                            r = await http.post(
+                                f"{url}/api/v1/channels/{self.slug}/events/",
+                                json={"title": f"n{i}", "body": body, "data": data or {}},
+                                headers={"Idempotency-Key": key},
+                            )
                         except httpx.HTTPError as exc:
                             self.failures.append(type(exc).__name__)
                         else:

@@ -60,11 +60,16 @@ async def test_publishing_while_the_database_is_down_answers_503_and_sockets_rec
     headers = {"Authorization": f"Token {cluster.platform.staff_token}"}
     with database_unavailable(cluster.platform):
         async with httpx.AsyncClient(timeout=30, headers=headers) as http:
-            answers = await asyncio.gather(*(
-                http.post(f"{s.url}/api/v1/channels/{slug}/events/", json={"title": "during the outage"},
-                          headers={"Idempotency-Key": f"outage-{i}"})
-                for i, s in enumerate(cluster.servers * 3)
-            ))
+            answers = await asyncio.gather(
+                *(
+                    http.post(
+                        f"{s.url}/api/v1/channels/{slug}/events/",
+                        json={"title": "during the outage"},
+                        headers={"Idempotency-Key": f"outage-{i}"},
+                    )
+                    for i, s in enumerate(cluster.servers * 3)
+                )
+            )
         await asyncio.sleep(0.5)  # the hubs keep polling a database that is not there
     for r in answers:
         assert r.status_code == 503, r.text
@@ -73,9 +78,14 @@ async def test_publishing_while_the_database_is_down_answers_503_and_sockets_rec
     after = await publisher.publish_many(20, concurrency=4)
     # The refused requests, retried with their keys, are created now, once each.
     async with httpx.AsyncClient(timeout=30, headers=headers) as http:
-        retried = [await http.post(f"{cluster.servers[0].url}/api/v1/channels/{slug}/events/",
-                                   json={"title": "during the outage"}, headers={"Idempotency-Key": f"outage-{i}"})
-                   for i in range(len(answers))]
+        retried = [
+            await http.post(
+                f"{cluster.servers[0].url}/api/v1/channels/{slug}/events/",
+                json={"title": "during the outage"},
+                headers={"Idempotency-Key": f"outage-{i}"},
+            )
+            for i in range(len(answers))
+        ]
     assert [r.status_code for r in retried] == [201] * len(answers)
     stored = await asyncio.to_thread(history_ids, cluster.admin, slug)
     assert stored == sorted(before + after + [r.json()["id"] for r in retried])  # nothing half-done

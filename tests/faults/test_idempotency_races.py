@@ -18,13 +18,18 @@ async def test_concurrent_retries_with_one_idempotency_key_through_two_processes
     redis = redis_factory()
     cluster = await asyncio.to_thread(cluster_factory, redis_urls=[redis.url], processes=2)
     slug, tokens = await asyncio.to_thread(channel_with_subscribers, cluster.admin, 2)
-    clients = [await ResilientClient(s.ws_url, t, name=f"c{i}").start()
-               for i, (s, t) in enumerate(zip(cluster.servers, tokens, strict=True))]
+    clients = [
+        await ResilientClient(s.ws_url, t, name=f"c{i}").start()
+        for i, (s, t) in enumerate(zip(cluster.servers, tokens, strict=True))
+    ]
     headers = {"Authorization": f"Token {cluster.platform.staff_token}", "Idempotency-Key": "deploy-42"}
 
     async def attempt(http: httpx.AsyncClient, url: str) -> httpx.Response:
-        return await http.post(f"{url}/api/v1/channels/{slug}/events/", headers=headers,
-                               json={"title": "deploy 42 finished", "data": {"build": 42}})
+        return await http.post(
+            f"{url}/api/v1/channels/{slug}/events/",
+            headers=headers,
+            json={"title": "deploy 42 finished", "data": {"build": 42}},
+        )
 
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=50)) as http:
         answers = await asyncio.gather(*(attempt(http, cluster.servers[i % 2].url) for i in range(40)))

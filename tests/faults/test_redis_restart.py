@@ -28,7 +28,7 @@ async def test_redis_killed_mid_stream_and_restarted_loses_and_doubles_nothing(r
     killed_at = len(publisher.ids)
     # Redis is away: what is published now must still reach the sockets, from the database.
     await wait_until(lambda: len(publisher.ids) >= killed_at + 40, 20, "publishing without Redis")
-    during_outage = list(publisher.ids[killed_at + 10:killed_at + 30])
+    during_outage = list(publisher.ids[killed_at + 10 : killed_at + 30])
     started = time.monotonic()
     await asyncio.gather(*(c.wait_for_ids(during_outage, timeout=5) for c in clients))
     outage_delivery = time.monotonic() - started

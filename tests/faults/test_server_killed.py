@@ -18,7 +18,7 @@ async def test_clients_of_a_killed_process_resume_on_another_and_lose_nothing(re
     slug, tokens = await asyncio.to_thread(channel_with_subscribers, cluster.admin, 6)
     ws_urls = [s.ws_url for s in cluster.servers]
     # Each client's list starts with "its" process; the rest are where it goes when that fails.
-    clients = [ResilientClient(ws_urls[i % 3:] + ws_urls[:i % 3], t, name=f"c{i}") for i, t in enumerate(tokens)]
+    clients = [ResilientClient(ws_urls[i % 3 :] + ws_urls[: i % 3], t, name=f"c{i}") for i, t in enumerate(tokens)]
     await asyncio.gather(*(c.start() for c in clients))
     publisher = Publisher([s.url for s in cluster.servers[1:]], cluster.platform.staff_token, slug)
     stream = asyncio.create_task(publisher.publish_many(200, concurrency=4, pause=0.01, retry=True))

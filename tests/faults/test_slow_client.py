@@ -28,16 +28,23 @@ async def connect_paused_reader(url: str, token: str) -> websockets.ClientConnec
     host, port = url.split("//")[1].split("/")[0].split(":")
     sock.connect((host, int(port)))
     sock.setblocking(False)
-    return await websockets.connect(url, sock=sock, additional_headers={"Authorization": f"Token {token}"},
-                                    max_size=None, max_queue=1, ping_interval=None)
+    return await websockets.connect(
+        url,
+        sock=sock,
+        additional_headers={"Authorization": f"Token {token}"},
+        max_size=None,
+        max_queue=1,
+        ping_interval=None,
+    )
 
 
 async def test_a_client_that_stops_reading_is_closed_with_4408_without_slowing_others_and_resumes(
     redis_factory, cluster_factory
 ) -> None:
     redis = redis_factory()
-    cluster = await asyncio.to_thread(cluster_factory, redis_urls=[redis.url], processes=1,
-                                      HERALD_SOCKET_BACKLOG_BYTES=str(BACKLOG_LIMIT))
+    cluster = await asyncio.to_thread(
+        cluster_factory, redis_urls=[redis.url], processes=1, HERALD_SOCKET_BACKLOG_BYTES=str(BACKLOG_LIMIT)
+    )
     server = cluster.servers[0]
     slug, (fast_token, slow_token) = await asyncio.to_thread(channel_with_subscribers, cluster.admin, 2)
     fast = await ResilientClient(server.ws_url, fast_token, name="fast").start()
@@ -53,8 +60,11 @@ async def test_a_client_that_stops_reading_is_closed_with_4408_without_slowing_o
     # 500 more, ~10 MB: far beyond every buffer between the server and the stalled client.
     stream = asyncio.create_task(publisher.publish_many(500, concurrency=4, body=body, data=data))
     started = time.monotonic()
-    await wait_until(lambda: "closing slow socket" in server.log_path.read_text(errors="replace"), 60,
-                     "the server to close the slow socket")
+    await wait_until(
+        lambda: "closing slow socket" in server.log_path.read_text(errors="replace"),
+        60,
+        "the server to close the slow socket",
+    )
     closed_after = len(publisher.ids)
     rss_at_close = rss_bytes(server.pid)
     # Read now, fast: the frames already on their way, then the close frame.
@@ -87,9 +97,11 @@ async def test_a_client_that_stops_reading_is_closed_with_4408_without_slowing_o
     await resumed.wait_for_ids([i for i in missed if i not in got], timeout=10)
     await asyncio.sleep(0.3)
     assert got + resumed.ids == missed
-    print(f"slow socket closed after {closed_after} notifications ({time.monotonic() - started:.1f}s); "
-          f"it had read {len(got)}; server RSS {rss_before / 2**20:.1f} -> {rss_at_close / 2**20:.1f} at the close "
-          f"-> {rss_end / 2**20:.1f} MiB after {after_close_bytes / 2**20:.1f} MiB more was published")
+    print(
+        f"slow socket closed after {closed_after} notifications ({time.monotonic() - started:.1f}s); "
+        f"it had read {len(got)}; server RSS {rss_before / 2**20:.1f} -> {rss_at_close / 2**20:.1f} at the close "
+        f"-> {rss_end / 2**20:.1f} MiB after {after_close_bytes / 2**20:.1f} MiB more was published"
+    )
     # A coarse guard only: allocator noise is of the order of the bytes published (~10 MiB
     # here), so this catches runaway growth (a socket buffering everything, forever), while the
     # 4408 close above is what proves that the backlog is bounded.

@@ -18,8 +18,17 @@ from tests.security.conftest import World
 from tests.security.sockets import frame, open_socket
 
 SOCKET_ERROR_CODES = {"bad_request", "forbidden", "not_found", "too_large", "rate_limited", "replay_unavailable"}
-SERVER_FRAME_TYPES = {"welcome", "notification", "subscribed", "unsubscribed", "replayed", "unread_count", "pong",
-                      "published", "error"}
+SERVER_FRAME_TYPES = {
+    "welcome",
+    "notification",
+    "subscribed",
+    "unsubscribed",
+    "replayed",
+    "unread_count",
+    "pong",
+    "published",
+    "error",
+}
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
 json_values = st.recursive(
@@ -36,8 +45,10 @@ valid_inputs = st.fixed_dictionaries(
         "level": st.sampled_from(["info", "success", "warning", "error"]),
         "data": st.dictionaries(
             st.text(max_size=10).filter(lambda t: "\x00" not in t),
-            st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=20).filter(
-                lambda t: "\x00" not in t),
+            st.none()
+            | st.booleans()
+            | st.integers(-(2**63), 2**63 - 1)
+            | st.text(max_size=20).filter(lambda t: "\x00" not in t),
             max_size=5,
         ),
     },
@@ -45,8 +56,13 @@ valid_inputs = st.fixed_dictionaries(
 
 
 @settings(max_examples=300, deadline=None)
-@given(raw=json_values | json_objects | st.fixed_dictionaries({"title": json_values}, optional={
-    "body": json_values, "level": json_values, "data": json_values}))
+@given(
+    raw=json_values
+    | json_objects
+    | st.fixed_dictionaries(
+        {"title": json_values}, optional={"body": json_values, "level": json_values, "data": json_values}
+    )
+)
 def test_clean_notification_input_raises_nothing_but_invalid_or_too_large(raw) -> None:
     try:
         cleaned = clean_notification_input(raw)
@@ -92,9 +108,15 @@ frame_texts = (
     | json_values.map(json.dumps)
     | st.fixed_dictionaries(
         {"type": st.sampled_from(["subscribe", "unsubscribe", "resume", "read", "publish", "ping", "nope"])},
-        optional={"channel": json_values | st.sampled_from(["news", "secret", "nope"]), "since": json_values,
-                  "id": json_values, "all": json_values, "title": json_values, "data": json_values,
-                  "level": json_values},
+        optional={
+            "channel": json_values | st.sampled_from(["news", "secret", "nope"]),
+            "since": json_values,
+            "id": json_values,
+            "all": json_values,
+            "title": json_values,
+            "data": json_values,
+            "level": json_values,
+        },
     ).map(json.dumps)
 )
 
@@ -103,7 +125,9 @@ frame_texts = (
 async def test_every_text_frame_is_answered_with_a_known_frame_and_never_closes_the_socket(live_world: World) -> None:
     # charlie (an outsider) so that fuzzed `publish` frames are refused and the store stays small;
     # a frame budget large enough that the rate limit stays out of the way.
-    with override_settings(HERALD={**django_settings.HERALD, "SOCKET_FRAME_RATE": 10_000.0, "SOCKET_FRAME_BURST": 10_000}):
+    with override_settings(
+        HERALD={**django_settings.HERALD, "SOCKET_FRAME_RATE": 10_000.0, "SOCKET_FRAME_BURST": 10_000}
+    ):
         ws = await open_socket(live_world.tokens["charlie"])
     assert (await frame(ws))["type"] == "welcome"
     answers: list[dict] = []

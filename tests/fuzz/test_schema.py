@@ -34,8 +34,7 @@ def fuzz_every_operation(live: LivePlatform, token: str, *, skip: tuple[str, ...
         if f"{operation.method.upper()} {operation.path}" in skip:
             continue
 
-        @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
         @given(case=operation.as_strategy())
         def run(case) -> None:
             response = case.call(base_url=live.url, headers=headers, timeout=20)
@@ -43,7 +42,7 @@ def fuzz_every_operation(live: LivePlatform, token: str, *, skip: tuple[str, ...
 
         try:
             run()
-        except Exception as exc:  # noqa: BLE001 - collected and reported together
+        except Exception as exc:
             failures.append(f"{operation.method.upper()} {operation.path}: {str(exc)[:600]}")
     return failures
 
@@ -51,8 +50,13 @@ def fuzz_every_operation(live: LivePlatform, token: str, *, skip: tuple[str, ...
 def test_schema_lists_every_public_endpoint(live_platform: LivePlatform) -> None:
     schema = live_platform.http.get("/api/v1/schema/?format=json").json()
     paths = set(schema["paths"])
-    assert {"/api/v1/channels/", "/api/v1/channels/{slug}/events/", "/api/v1/notifications/",
-            "/api/v1/ws-tickets/", "/api/v1/subscribers/"} <= paths
+    assert {
+        "/api/v1/channels/",
+        "/api/v1/channels/{slug}/events/",
+        "/api/v1/notifications/",
+        "/api/v1/ws-tickets/",
+        "/api/v1/subscribers/",
+    } <= paths
 
 
 def test_no_generated_request_from_a_plain_user_causes_a_server_error(fuzz_platform: LivePlatform) -> None:
@@ -64,5 +68,7 @@ def test_no_generated_request_from_a_plain_user_causes_a_server_error(fuzz_platf
 def test_no_generated_request_from_staff_causes_a_server_error(fuzz_platform: LivePlatform) -> None:
     fuzz_platform.create_channel("fuzz-staff")
     # Revoking tokens at random would sign staff out half-way; the plain user's run covers it.
-    assert fuzz_every_operation(fuzz_platform, fuzz_platform.staff_token,
-                                skip=("DELETE /api/v1/tokens/{token_id}/",)) == []
+    assert (
+        fuzz_every_operation(fuzz_platform, fuzz_platform.staff_token, skip=("DELETE /api/v1/tokens/{token_id}/",))
+        == []
+    )

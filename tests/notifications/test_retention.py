@@ -10,7 +10,11 @@ from tests.support.ws import connect, recv
 def prune(live: LivePlatform, days: str) -> str:
     result = subprocess.run(
         [sys.executable, "manage.py", "herald_prune", "--days", days],
-        cwd=ROOT, env=live.platform.env, check=True, capture_output=True, text=True,
+        cwd=ROOT,
+        env=live.platform.env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return result.stdout
 

@@ -79,7 +79,8 @@ def test_healthz_and_readyz_answer_200_when_the_database_and_channel_layer_answe
     ready = ops_platform.http.get("/readyz")
     assert ready.status_code == 200
     assert {name: check["ok"] for name, check in ready.json()["checks"].items()} == {
-        "database": True, "channel_layer": True
+        "database": True,
+        "channel_layer": True,
     }
 
 

@@ -34,17 +34,18 @@ def nginx_config(tmp: Path, port: int, upstreams: list[str]) -> str:
     shipped = (ROOT / "deploy" / "nginx.conf").read_text()
     maps = "\n".join(re.findall(r"^map .*?^}", shipped, re.S | re.M))
     servers = "\n".join(f"        server {u};" for u in upstreams)
-    temp = "\n".join(f"    {kind}_temp_path {tmp / kind};" for kind in
-                     ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"])
+    temp = "\n".join(
+        f"    {kind}_temp_path {tmp / kind};" for kind in ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
+    )
     return f"""
 daemon off;
 worker_processes 1;
-pid {tmp / 'nginx.pid'};
-error_log {tmp / 'error.log'} warn;
-{'user root;' if os.geteuid() == 0 else ''}
+pid {tmp / "nginx.pid"};
+error_log {tmp / "error.log"} warn;
+{"user root;" if os.geteuid() == 0 else ""}
 events {{ worker_connections 256; }}
 http {{
-    access_log {tmp / 'access.log'};
+    access_log {tmp / "access.log"};
 {temp}
 {maps}
     upstream herald {{
@@ -54,7 +55,7 @@ http {{
         listen 127.0.0.1:{port};
         # Test only: which process served each response.
         add_header X-Upstream $upstream_addr always;
-        include {ROOT / 'deploy' / 'herald-proxy.conf'};
+        include {ROOT / "deploy" / "herald-proxy.conf"};
     }}
 }}
 """
@@ -72,7 +73,8 @@ def two_servers_behind_nginx(platform_factory: type[Platform]) -> Iterator[tuple
         (tmp / "nginx.conf").write_text(nginx_config(tmp, port, upstreams))
         proc = subprocess.Popen(
             [NGINX, "-p", str(tmp), "-c", str(tmp / "nginx.conf"), "-e", str(tmp / "error.log")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         try:
             url = f"http://127.0.0.1:{port}"
@@ -97,11 +99,11 @@ async def test_notifications_published_through_nginx_reach_sockets_held_by_each_
 ) -> None:
     url, upstreams = two_servers_behind_nginx
     http = httpx.AsyncClient(base_url=url, timeout=10)
-    staff = (await http.post("/api/v1/auth/token/", json={"username": "staff", "password": "staff-pass-123"}))
+    staff = await http.post("/api/v1/auth/token/", json={"username": "staff", "password": "staff-pass-123"})
     auth = {"Authorization": f"Token {staff.json()['token']}"}
     slug = f"ch-{uuid.uuid4().hex[:8]}"
     assert (await http.post("/api/v1/channels/", json={"slug": slug, "name": slug}, headers=auth)).status_code == 201
-    user = (await http.post("/api/v1/subscribers/", json={"username": f"u-{uuid.uuid4().hex[:8]}"}, headers=auth))
+    user = await http.post("/api/v1/subscribers/", json={"username": f"u-{uuid.uuid4().hex[:8]}"}, headers=auth)
     token = user.json()["token"]
     await http.post(f"/api/v1/channels/{slug}/subscription/", headers={"Authorization": f"Token {token}"})
 

@@ -32,10 +32,18 @@ def env_for(live_platform: LivePlatform, token: str | None) -> dict[str, str]:
     return env
 
 
-def herald(live_platform: LivePlatform, token: str | None, *args: str,
-           **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*HERALD, *args], env=env_for(live_platform, token), capture_output=True, text=True,
-                          timeout=60, check=False, **kwargs)
+def herald(
+    live_platform: LivePlatform, token: str | None, *args: str, **kwargs: Any
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*HERALD, *args],
+        env=env_for(live_platform, token),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        **kwargs,
+    )
 
 
 def test_the_console_script_is_installed() -> None:
@@ -62,18 +70,41 @@ def test_token_with_a_wrong_password_fails_with_a_message(live_platform: LivePla
 def test_token_reads_the_password_from_the_environment(live_platform: LivePlatform) -> None:
     username, _ = live_platform.create_user(password="cli-pass-12345")
     env = {**env_for(live_platform, None), "HERALD_PASSWORD": "cli-pass-12345"}
-    out = subprocess.run([*HERALD, "token", "--username", username], env=env, capture_output=True, text=True,
-                         timeout=60, check=False, stdin=subprocess.DEVNULL)
+    out = subprocess.run(
+        [*HERALD, "token", "--username", username],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
     assert out.returncode == 0, out.stderr
 
 
 def test_publish_prints_the_notification_as_json(live_platform: LivePlatform, member: Member) -> None:
-    out = herald(live_platform, live_platform.staff_token, "publish", member.channel, "Build green",
-                 "--body", "all 812 tests", "--level", "success", "--data", '{"build": 812}')
+    out = herald(
+        live_platform,
+        live_platform.staff_token,
+        "publish",
+        member.channel,
+        "Build green",
+        "--body",
+        "all 812 tests",
+        "--level",
+        "success",
+        "--data",
+        '{"build": 812}',
+    )
     assert out.returncode == 0, out.stderr
     n = json.loads(out.stdout)
     assert (n["channel"], n["title"], n["body"], n["level"], n["data"]) == (
-        member.channel, "Build green", "all 812 tests", "success", {"build": 812})
+        member.channel,
+        "Build green",
+        "all 812 tests",
+        "success",
+        {"build": 812},
+    )
     with Client(live_platform.url, member.token) as client:
         assert [x["id"] for x in client.inbox()] == [n["id"]]
 
@@ -102,8 +133,9 @@ def test_publish_direct_to_a_user(live_platform: LivePlatform, member: Member) -
         (("publish", "no-such-channel-x", "x"), "staff", "404"),
     ],
 )
-def test_publish_refusals_exit_1_with_the_reason(live_platform: LivePlatform, member: Member,
-                                                 args: tuple[str, ...], token: str, status: str) -> None:
+def test_publish_refusals_exit_1_with_the_reason(
+    live_platform: LivePlatform, member: Member, args: tuple[str, ...], token: str, status: str
+) -> None:
     key = {"staff": live_platform.staff_token, "member": member.token, "bad": "bad-token"}[token]
     out = herald(live_platform, key, *(a.format(channel=member.channel) for a in args))
     assert out.returncode == 1
@@ -140,8 +172,14 @@ def test_channels_lists_what_the_caller_sees(live_platform: LivePlatform, member
 
 def test_flags_override_the_environment(live_platform: LivePlatform, member: Member) -> None:
     env = {**os.environ, "HERALD_URL": f"http://127.0.0.1:{free_port()}", "HERALD_TOKEN": "wrong"}
-    out = subprocess.run([*HERALD, "channels", "--json", "--url", live_platform.url, "--token", member.token],
-                         env=env, capture_output=True, text=True, timeout=60, check=False)
+    out = subprocess.run(
+        [*HERALD, "channels", "--json", "--url", live_platform.url, "--token", member.token],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr
     assert member.channel in out.stdout
 
@@ -187,11 +225,17 @@ class Lines:
         return lines
 
 
-def test_listen_prints_one_json_line_per_notification(live_platform: LivePlatform, staff: Client,
-                                                      member: Member) -> None:
+def test_listen_prints_one_json_line_per_notification(
+    live_platform: LivePlatform, staff: Client, member: Member
+) -> None:
     before = staff.publish(member.channel, "before listen")
-    proc = subprocess.Popen([*HERALD, "listen", "--since", str(before["id"])], env=env_for(live_platform, member.token),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*HERALD, "listen", "--since", str(before["id"])],
+        env=env_for(live_platform, member.token),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         lines = Lines(proc)
         sent = [staff.publish(member.channel, f"n{i}", data={"i": i}) for i in range(3)]
@@ -204,8 +248,9 @@ def test_listen_prints_one_json_line_per_notification(live_platform: LivePlatfor
     assert proc.returncode == 0, err
 
 
-def test_listen_since_replays_then_exits_after_count(live_platform: LivePlatform, staff: Client,
-                                                     member: Member) -> None:
+def test_listen_since_replays_then_exits_after_count(
+    live_platform: LivePlatform, staff: Client, member: Member
+) -> None:
     ids = [staff.publish(member.channel, f"old {i}")["id"] for i in range(4)]
     out = herald(live_platform, member.token, "listen", "--since", str(ids[0]), "--count", "3")
     assert out.returncode == 0, out.stderr

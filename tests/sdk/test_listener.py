@@ -59,8 +59,10 @@ async def collecting(live_platform: LivePlatform, token: str, **kwargs: Any) -> 
 
 
 async def test_live_notifications_arrive_in_order(live_platform: LivePlatform, member: Member) -> None:
-    async with collecting(live_platform, member.token) as c, AsyncClient(
-            live_platform.url, live_platform.staff_token) as staff:
+    async with (
+        collecting(live_platform, member.token) as c,
+        AsyncClient(live_platform.url, live_platform.staff_token) as staff,
+    ):
         welcome = await c.listener.wait_connected(WAIT)
         assert welcome["user"] == member.username and member.channel in welcome["channels"]
         sent = [await staff.publish(member.channel, f"n{i}", data={"i": i}) for i in range(5)]
@@ -70,8 +72,9 @@ async def test_live_notifications_arrive_in_order(live_platform: LivePlatform, m
     assert c.listener.last_id == direct["id"]
 
 
-async def test_since_replays_what_was_missed_then_goes_live(live_platform: LivePlatform, staff: Client,
-                                                            member: Member) -> None:
+async def test_since_replays_what_was_missed_then_goes_live(
+    live_platform: LivePlatform, staff: Client, member: Member
+) -> None:
     before = staff.publish(member.channel, "before")
     missed = [staff.publish(member.channel, f"missed {i}")["id"] for i in range(3)]
     async with collecting(live_platform, member.token, since=before["id"]) as c:
@@ -82,8 +85,9 @@ async def test_since_replays_what_was_missed_then_goes_live(live_platform: LiveP
     assert {"type": "replayed", "count": 3} in c.frames
 
 
-async def test_a_resume_that_repeats_old_ids_yields_nothing_twice(live_platform: LivePlatform, staff: Client,
-                                                                  member: Member) -> None:
+async def test_a_resume_that_repeats_old_ids_yields_nothing_twice(
+    live_platform: LivePlatform, staff: Client, member: Member
+) -> None:
     first = [staff.publish(member.channel, f"a{i}")["id"] for i in range(3)]
     async with collecting(live_platform, member.token, since=0) as c:
         await c.until(3)
@@ -99,8 +103,9 @@ async def _frame(c: Collector, kind: str, count: int) -> None:
         await asyncio.sleep(0.02)
 
 
-async def test_resumes_after_a_server_restart_exactly_once_in_order(server_up: LivePlatform, staff: Client,
-                                                                    member: Member) -> None:
+async def test_resumes_after_a_server_restart_exactly_once_in_order(
+    server_up: LivePlatform, staff: Client, member: Member
+) -> None:
     live_platform = server_up
     async with collecting(live_platform, member.token) as c:
         await c.listener.wait_connected(WAIT)
@@ -136,8 +141,9 @@ async def test_resumes_after_the_server_is_killed(server_up: LivePlatform, staff
     assert c.listener.close_codes[0] == 1006  # no close frame from a killed process
 
 
-async def test_a_listener_started_without_since_resumes_from_the_welcome(server_up: LivePlatform, staff: Client,
-                                                                         member: Member) -> None:
+async def test_a_listener_started_without_since_resumes_from_the_welcome(
+    server_up: LivePlatform, staff: Client, member: Member
+) -> None:
     """A drop before the first notification must not lose what is published while it is away."""
     live_platform = server_up
     async with collecting(live_platform, member.token, backoff=Backoff(initial=1.0, maximum=1.0)) as c:
@@ -168,8 +174,9 @@ async def test_a_revoked_token_stops_the_listener(live_platform: LivePlatform, m
             await asyncio.wait_for(collector.task, WAIT)
 
 
-async def test_a_since_beyond_the_newest_replays_nothing(live_platform: LivePlatform, staff: Client,
-                                                         member: Member) -> None:
+async def test_a_since_beyond_the_newest_replays_nothing(
+    live_platform: LivePlatform, staff: Client, member: Member
+) -> None:
     async with collecting(live_platform, member.token, since=10**15) as c:
         await c.listener.wait_connected(WAIT)
         await asyncio.wait_for(_frame(c, "replayed", 1), WAIT)
@@ -183,16 +190,16 @@ def test_a_negative_since_is_refused_before_connecting() -> None:
         Listener("http://127.0.0.1:1", "t", since=-1)
 
 
-async def test_a_malformed_since_url_is_refused_with_bad_request(live_platform: LivePlatform,
-                                                                 member: Member) -> None:
+async def test_a_malformed_since_url_is_refused_with_bad_request(live_platform: LivePlatform, member: Member) -> None:
     listener = Listener(live_platform.url, member.token, ws_url=live_platform.ws_url + "?since=%2B5")
     with pytest.raises(BadRequest):
         async for _ in listener:
             pass
 
 
-async def test_breaking_out_of_the_loop_closes_the_socket(live_platform: LivePlatform, staff: Client,
-                                                          member: Member) -> None:
+async def test_breaking_out_of_the_loop_closes_the_socket(
+    live_platform: LivePlatform, staff: Client, member: Member
+) -> None:
     ids = [staff.publish(member.channel, f"x{i}")["id"] for i in range(3)]
     got: list[int] = []
     async with Listener(live_platform.url, member.token, since=0) as listener:
@@ -204,9 +211,9 @@ async def test_breaking_out_of_the_loop_closes_the_socket(live_platform: LivePla
     assert listener.last_id == ids[1]
 
 
-
-async def test_a_refused_connection_backs_off_and_max_attempts_gives_up(live_platform: LivePlatform,
-                                                                        member: Member) -> None:
+async def test_a_refused_connection_backs_off_and_max_attempts_gives_up(
+    live_platform: LivePlatform, member: Member
+) -> None:
     """Over the per-user connection limit the server closes with 4429 before the welcome: the
     listener retries with growing pauses, then gives up after `max_attempts`."""
     server = live_platform.platform.start_server(HERALD_MAX_CONNECTIONS_PER_USER="1")

@@ -34,7 +34,8 @@ def test_publish_returns_the_stored_notification(staff: Client, member: Member) 
 
 
 def test_publish_again_with_the_same_key_answers_200_with_the_first_notification(
-        live_platform: LivePlatform, member: Member) -> None:
+    live_platform: LivePlatform, member: Member
+) -> None:
     transport = Faulty(lose=0)
     with Client(live_platform.url, live_platform.staff_token, transport=transport) as client:
         first = client.publish(member.channel, "once", idempotency_key="key-1")
@@ -45,7 +46,8 @@ def test_publish_again_with_the_same_key_answers_200_with_the_first_notification
 
 
 def test_a_lost_answer_is_retried_with_the_same_key_and_delivers_once(
-        live_platform: LivePlatform, member: Member) -> None:
+    live_platform: LivePlatform, member: Member
+) -> None:
     transport = Faulty(lose=1)  # the server stores it, the answer never arrives
     with Client(live_platform.url, live_platform.staff_token, transport=transport, backoff=FAST) as client:
         n = client.publish(member.channel, "exactly once")
@@ -123,8 +125,9 @@ def test_an_unknown_channel_raises_not_found(staff: Client, member: Member) -> N
         staff.mark_read(10**12)
 
 
-def test_a_real_429_raises_rate_limited_with_retry_after(throttled_server: ServerProcess,
-                                                         live_platform: LivePlatform) -> None:
+def test_a_real_429_raises_rate_limited_with_retry_after(
+    throttled_server: ServerProcess, live_platform: LivePlatform
+) -> None:
     username, token = live_platform.create_user()
     channel = live_platform.create_channel(publishers=[username])
     with Client(throttled_server.url, token, retries=0) as client:
@@ -136,8 +139,9 @@ def test_a_real_429_raises_rate_limited_with_retry_after(throttled_server: Serve
     assert info.value.retry_after is not None and 0 < info.value.retry_after <= 2
 
 
-def test_429_is_retried_after_the_servers_retry_after(throttled_server: ServerProcess,
-                                                      live_platform: LivePlatform) -> None:
+def test_429_is_retried_after_the_servers_retry_after(
+    throttled_server: ServerProcess, live_platform: LivePlatform
+) -> None:
     username, token = live_platform.create_user()
     channel = live_platform.create_channel(publishers=[username])
     with Client(throttled_server.url, token, retries=3) as client:
@@ -148,8 +152,9 @@ def test_429_is_retried_after_the_servers_retry_after(throttled_server: ServerPr
         assert history_ids(staff, channel) == ids
 
 
-def test_429_asking_for_too_long_a_wait_is_raised_at_once(throttled_server: ServerProcess,
-                                                          live_platform: LivePlatform) -> None:
+def test_429_asking_for_too_long_a_wait_is_raised_at_once(
+    throttled_server: ServerProcess, live_platform: LivePlatform
+) -> None:
     username, token = live_platform.create_user()
     channel = live_platform.create_channel(publishers=[username])
     with Client(throttled_server.url, token, retries=5, max_retry_after=0.01) as client:
@@ -218,8 +223,9 @@ def test_tokens_and_tickets(live_platform: LivePlatform) -> None:
         revoked.unread_count()
 
 
-def test_url_and_token_come_from_the_environment(monkeypatch: pytest.MonkeyPatch,
-                                                 live_platform: LivePlatform, member: Member) -> None:
+def test_url_and_token_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, live_platform: LivePlatform, member: Member
+) -> None:
     monkeypatch.setenv("HERALD_URL", live_platform.url + "/")
     monkeypatch.setenv("HERALD_TOKEN", member.token)
     with Client() as client:
@@ -232,14 +238,14 @@ def test_url_and_token_come_from_the_environment(monkeypatch: pytest.MonkeyPatch
 
 async def test_async_publish_and_idempotent_retry(live_platform: LivePlatform, member: Member) -> None:
     transport = AsyncFaulty(lose=1)
-    async with AsyncClient(live_platform.url, live_platform.staff_token, transport=transport,
-                           backoff=FAST) as client:
+    async with AsyncClient(live_platform.url, live_platform.staff_token, transport=transport, backoff=FAST) as client:
         n = await client.publish(member.channel, "async once", data={"k": [1, 2]})
         assert n["data"] == {"k": [1, 2]}
         assert [status for _, _, status in transport.sent] == [201, 200]
         assert len({key for _, key, _ in transport.sent}) == 1
-        again = await client.publish(member.channel, "async once", data={"k": [1, 2]},
-                                     idempotency_key=transport.sent[0][1])
+        again = await client.publish(
+            member.channel, "async once", data={"k": [1, 2]}, idempotency_key=transport.sent[0][1]
+        )
         assert again == n
         assert [x["id"] for x in await client.history(member.channel)] == [n["id"]]
 
@@ -277,8 +283,9 @@ async def test_async_rate_limited(throttled_server: ServerProcess, live_platform
         assert (await client.publish(channel, "4"))["title"] == "4"
 
 
-def test_a_key_is_scoped_to_the_publisher_across_targets(live_platform: LivePlatform, staff: Client,
-                                                         member: Member) -> None:
+def test_a_key_is_scoped_to_the_publisher_across_targets(
+    live_platform: LivePlatform, staff: Client, member: Member
+) -> None:
     other = live_platform.create_channel()
     staff.publish(member.channel, "same body", idempotency_key="k-target")
     with pytest.raises(Conflict):

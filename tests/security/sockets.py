@@ -10,8 +10,9 @@ from channels.testing import WebsocketCommunicator
 from config.asgi import application
 
 
-async def open_socket(token: str, *, query: str = "", headers: list[tuple[bytes, bytes]] | None = None
-                      ) -> WebsocketCommunicator:
+async def open_socket(
+    token: str, *, query: str = "", headers: list[tuple[bytes, bytes]] | None = None
+) -> WebsocketCommunicator:
     """A connected, token-authenticated socket whose `welcome` has not been read yet."""
     path = "/ws/notifications/" + (f"?{query}" if query else "")
     communicator = WebsocketCommunicator(
@@ -34,8 +35,7 @@ async def frame_of(communicator: WebsocketCommunicator, kind: str, timeout: floa
             return got
 
 
-async def ask(communicator: WebsocketCommunicator, message: dict[str, Any] | str, timeout: float = 5
-              ) -> dict[str, Any]:
+async def ask(communicator: WebsocketCommunicator, message: dict[str, Any] | str, timeout: float = 5) -> dict[str, Any]:
     """Send one frame and return the next frame that is not a notification or count update."""
     await communicator.send_to(text_data=message if isinstance(message, str) else json.dumps(message))
     while True:

@@ -36,7 +36,7 @@ def database_text() -> str:
 
 def one_char_off(key: str, position: int) -> str:
     swapped = "A" if key[position] != "A" else "B"
-    return key[:position] + swapped + key[position + 1:]
+    return key[:position] + swapped + key[position + 1 :]
 
 
 def test_a_new_token_is_stored_only_as_its_sha256_digest_and_public_prefix(world: World) -> None:
@@ -48,7 +48,7 @@ def test_a_new_token_is_stored_only_as_its_sha256_digest_and_public_prefix(world
     assert row.digest == hashlib.sha256(key.encode()).hexdigest()
     assert key.startswith(row.prefix) and len(row.prefix) < len(key) - 20
     assert created["prefix"] == row.prefix
-    secret_part = key[len(row.prefix):]
+    secret_part = key[len(row.prefix) :]
     assert secret_part not in database_text()
     listed = world.api("bob").get("/api/v1/tokens/").json()["results"]
     assert all("key" not in t and secret_part not in str(t) for t in listed)
@@ -161,5 +161,5 @@ async def test_no_token_or_ticket_ever_appears_in_the_server_log(tight_platform:
     log = live.server.log_path.read_text(errors="replace")
     assert "/api/v1/ws-tickets/" in log and "/ws/notifications/" in log  # the requests were logged
     for secret in (first_key, key, named["key"], near_miss):
-        assert secret[len(named["prefix"]):] not in log
+        assert secret[len(named["prefix"]) :] not in log
     assert ticket not in log and PASSWORD not in log

@@ -88,8 +88,13 @@ def test_django_forms_refuse_a_post_without_csrf_token() -> None:
 
     client.force_login(user)
     assert client.post("/accounts/logout/").status_code == 403
-    assert client.post("/admin/notifications/channel/add/",
-                       {"slug": "forged", "name": "F", "visibility": "public", "owner": user.pk}).status_code == 403
+    assert (
+        client.post(
+            "/admin/notifications/channel/add/",
+            {"slug": "forged", "name": "F", "visibility": "public", "owner": user.pk},
+        ).status_code
+        == 403
+    )
     assert not Channel.objects.filter(slug="forged").exists()
     assert client.session.get("_auth_user_id") == str(user.pk)
 
@@ -101,8 +106,7 @@ def test_django_login_form_works_with_its_csrf_token() -> None:
     page = client.get("/accounts/login/").content.decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
 
-    response = client.post("/accounts/login/", {"username": "erin", "password": PASSWORD,
-                                                "csrfmiddlewaretoken": token})
+    response = client.post("/accounts/login/", {"username": "erin", "password": PASSWORD, "csrfmiddlewaretoken": token})
 
     assert response.status_code == 302
     assert User.objects.get(username="erin").pk == int(client.session["_auth_user_id"])
@@ -117,9 +121,11 @@ def session_cookie(live: LivePlatform) -> str:
     with httpx.Client(base_url=live.url) as browser:
         page = browser.get("/accounts/login/").text
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-        signed_in = browser.post("/accounts/login/", data={"username": username, "password": PASSWORD,
-                                                           "csrfmiddlewaretoken": token},
-                                 headers={"Referer": live.url + "/accounts/login/"})
+        signed_in = browser.post(
+            "/accounts/login/",
+            data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token},
+            headers={"Referer": live.url + "/accounts/login/"},
+        )
         assert signed_in.status_code == 302
         return str(browser.cookies["sessionid"])
 

@@ -83,8 +83,11 @@ def test_an_oversized_or_invalid_bulk_request_changes_nothing(world: World, path
 
 @pytest.mark.parametrize(
     "path",
-    [f"{p}?{q}" for p in ("/api/v1/notifications/", "/api/v1/channels/news/events/", "/api/v1/tokens/")
-     for q in ("limit=abc", "limit=-1", "after=1.5", "after=%2B5", "limit=5%20")]
+    [
+        f"{p}?{q}"
+        for p in ("/api/v1/notifications/", "/api/v1/channels/news/events/", "/api/v1/tokens/")
+        for q in ("limit=abc", "limit=-1", "after=1.5", "after=%2B5", "limit=5%20")
+    ]
     + ["/api/v1/notifications/?before=-3", "/api/v1/notifications/?before=1e3"],
 )
 def test_a_malformed_paging_parameter_is_a_400(world: World, path: str) -> None:

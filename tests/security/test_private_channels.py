@@ -30,7 +30,9 @@ def rest_answer(client, method: str, path: str, body: dict | None) -> tuple[int,
 
 
 @pytest.mark.parametrize(("method", "path", "body"), CHANNEL_OPERATIONS)
-def test_a_hidden_private_channel_answers_exactly_like_a_missing_one_over_rest(world: World, method, path, body) -> None:
+def test_a_hidden_private_channel_answers_exactly_like_a_missing_one_over_rest(
+    world: World, method, path, body
+) -> None:
     charlie = world.api("charlie")
 
     hidden = rest_answer(charlie, method, path.format(slug="secret"), body)

@@ -60,8 +60,12 @@ def test_direct_notifications_count_against_the_same_per_token_rate(tight_platfo
     username, _ = live.create_user()
     staff_token = new_token(live, live.staff_token)
 
-    codes = [live.http.post(f"/api/v1/subscribers/{username}/notifications/", json={"title": "hi"},
-                            headers=live.headers(staff_token)).status_code for _ in range(4)]
+    codes = [
+        live.http.post(
+            f"/api/v1/subscribers/{username}/notifications/", json={"title": "hi"}, headers=live.headers(staff_token)
+        ).status_code
+        for _ in range(4)
+    ]
 
     assert codes == [201, 201, 201, 429]
 

@@ -53,10 +53,24 @@ class ServerProcess:
         assert self.proc is None or self.proc.poll() is not None, "already running"
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the process
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
-             "--websocket-max-message-size", "65536", "--websocket_timeout", "-1",
-             "config.asgi:application"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "--websocket-max-message-size",
+                "65536",
+                "--websocket_timeout",
+                "-1",
+                "config.asgi:application",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -142,8 +156,9 @@ class Platform:
         return f"sqlite:///{path}"
 
     def _manage(self, *args: str) -> None:
-        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, check=True, stdout=subprocess.DEVNULL
+        )
 
     def start_server(self, port: int | None = None, **extra_env: str) -> ServerProcess:
         server = ServerProcess({**self.env, **extra_env}, port=port, name=f"daphne-{self.id}")
@@ -191,8 +206,9 @@ class LivePlatform:
     def headers(self, token: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Token {token or self.staff_token}"}
 
-    def create_user(self, username: str | None = None, password: str | None = None,
-                    *, staff: bool = False) -> tuple[str, str]:
+    def create_user(
+        self, username: str | None = None, password: str | None = None, *, staff: bool = False
+    ) -> tuple[str, str]:
         username = username or f"user-{uuid.uuid4().hex[:10]}"
         body: dict[str, Any] = {"username": username}
         if password:
@@ -213,8 +229,9 @@ class LivePlatform:
         r.raise_for_status()
 
     def publish(self, slug: str, title: str = "hello", token: str | None = None, **fields: Any) -> dict[str, Any]:
-        r = self.http.post(f"/api/v1/channels/{slug}/events/", json={"title": title, **fields},
-                           headers=self.headers(token))
+        r = self.http.post(
+            f"/api/v1/channels/{slug}/events/", json={"title": title, **fields}, headers=self.headers(token)
+        )
         r.raise_for_status()
         return dict(r.json())
 

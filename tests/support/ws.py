@@ -10,8 +10,15 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 
-async def connect(ws_url: str, token: str | None = None, *, since: int | None = None, ticket: str | None = None,
-                  headers: dict[str, str] | None = None, **kwargs: Any) -> ClientConnection:
+async def connect(
+    ws_url: str,
+    token: str | None = None,
+    *,
+    since: int | None = None,
+    ticket: str | None = None,
+    headers: dict[str, str] | None = None,
+    **kwargs: Any,
+) -> ClientConnection:
     query = []
     if since is not None:
         query.append(f"since={since}")

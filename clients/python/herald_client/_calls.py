@@ -102,8 +102,9 @@ def raise_for_response(response: httpx.Response) -> None:
         body: Any = response.json()
     except ValueError:
         body = response.text
-    raise error_for_status(response.status_code, body, reason=response.reason_phrase,
-                           retry_after=response.headers.get("Retry-After"))
+    raise error_for_status(
+        response.status_code, body, reason=response.reason_phrase, retry_after=response.headers.get("Retry-After")
+    )
 
 
 def transport_error(exc: httpx.TransportError, request: Call[Any]) -> HeraldError:
@@ -156,8 +157,9 @@ def next_page(call: Call[dict[str, Any]], page: Mapping[str, Any]) -> Call[dict[
 # --- the endpoints ------------------------------------------------------------------------------
 
 
-def notification_body(title: str, body: str | None, level: str | None,
-                      data: Mapping[str, Any] | None) -> dict[str, Any]:
+def notification_body(
+    title: str, body: str | None, level: str | None, data: Mapping[str, Any] | None
+) -> dict[str, Any]:
     payload: dict[str, Any] = {"title": title}
     if body is not None:
         payload["body"] = body
@@ -169,21 +171,32 @@ def notification_body(title: str, body: str | None, level: str | None,
 
 
 def obtain_token(username: str, password: str) -> Call[str]:
-    return Call("POST", "auth/token/", _field("token"), json={"username": username, "password": password},
-                idempotent=False)
+    return Call(
+        "POST", "auth/token/", _field("token"), json={"username": username, "password": password}, idempotent=False
+    )
 
 
 def publish(channel: str, payload: dict[str, Any], idempotency_key: str | None) -> Call[Notification]:
     # One key per logical publish, generated here once, so that every retry of it carries the same key.
     key = idempotency_key or uuid.uuid4().hex
-    return Call("POST", f"channels/{_seg(channel)}/events/", cast(Callable[[httpx.Response], Notification], _json),
-                json=payload, headers={"Idempotency-Key": key})
+    return Call(
+        "POST",
+        f"channels/{_seg(channel)}/events/",
+        cast(Callable[[httpx.Response], Notification], _json),
+        json=payload,
+        headers={"Idempotency-Key": key},
+    )
 
 
 def send_direct(username: str, payload: dict[str, Any], idempotency_key: str | None) -> Call[Notification]:
     key = idempotency_key or uuid.uuid4().hex
-    return Call("POST", f"subscribers/{_seg(username)}/notifications/",
-                cast(Callable[[httpx.Response], Notification], _json), json=payload, headers={"Idempotency-Key": key})
+    return Call(
+        "POST",
+        f"subscribers/{_seg(username)}/notifications/",
+        cast(Callable[[httpx.Response], Notification], _json),
+        json=payload,
+        headers={"Idempotency-Key": key},
+    )
 
 
 def history(channel: str, after: int | None, limit: int | None) -> Call[list[Notification]]:
@@ -215,8 +228,9 @@ def unsubscribe(slug: str) -> Call[None]:
     return Call("DELETE", f"channels/{_seg(slug)}/subscription/", _none)
 
 
-def inbox(unread: bool, before: int | None, after: int | None, limit: int | None,
-          channel: str | None) -> Call[list[InboxItem]]:
+def inbox(
+    unread: bool, before: int | None, after: int | None, limit: int | None, channel: str | None
+) -> Call[list[InboxItem]]:
     params = _params(unread=unread, before=before, after=after, limit=limit, channel=channel)
     return Call("GET", "notifications/", _field("results"), params=params)
 

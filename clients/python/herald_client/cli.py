@@ -64,8 +64,12 @@ def _non_negative(text: str) -> int:
 def cmd_publish(args: argparse.Namespace) -> int:
     _need_token(args)
     with _client(args) as client:
-        kwargs: dict[str, Any] = {"body": args.body, "level": args.level, "data": args.data,
-                                  "idempotency_key": args.idempotency_key}
+        kwargs: dict[str, Any] = {
+            "body": args.body,
+            "level": args.level,
+            "data": args.data,
+            "idempotency_key": args.idempotency_key,
+        }
         if args.to:
             notification = client.send_direct(args.to, args.title, **kwargs)
         else:
@@ -150,12 +154,14 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--url", default=argparse.SUPPRESS,
-                        help="server root, e.g. http://127.0.0.1:8000 (default: $HERALD_URL)")
+    common.add_argument(
+        "--url", default=argparse.SUPPRESS, help="server root, e.g. http://127.0.0.1:8000 (default: $HERALD_URL)"
+    )
     common.add_argument("--token", default=argparse.SUPPRESS, help="API token (default: $HERALD_TOKEN)")
 
-    parser = argparse.ArgumentParser(prog="herald", description="Herald notifications from the command line.",
-                                     parents=[common])
+    parser = argparse.ArgumentParser(
+        prog="herald", description="Herald notifications from the command line.", parents=[common]
+    )
     parser.add_argument("--version", action="version", version=f"herald-client {__version__}")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per HTTP request (default 10)")
     parser.add_argument("--retries", type=int, default=3, help="retries on connection errors, 5xx and 429")

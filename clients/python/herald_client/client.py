@@ -20,8 +20,16 @@ T = TypeVar("T")
 
 
 class _Base:
-    def __init__(self, url: str | None, token: str | None, *, timeout: float, retries: int,
-                 backoff: Backoff | None, max_retry_after: float) -> None:
+    def __init__(
+        self,
+        url: str | None,
+        token: str | None,
+        *,
+        timeout: float,
+        retries: int,
+        backoff: Backoff | None,
+        max_retry_after: float,
+    ) -> None:
         self.url = calls.resolve_url(url)
         self.token = calls.resolve_token(token)
         self.api_url = f"{self.url}/api/v1/"
@@ -29,8 +37,9 @@ class _Base:
         self.timeout = timeout
         self.retry = RetryPolicy(retries=retries, backoff=backoff or Backoff(), max_retry_after=max_retry_after)
 
-    def _retry_delay(self, call: Call[Any], attempt: int, response: httpx.Response | None,
-                     exc: httpx.TransportError | None) -> float | None:
+    def _retry_delay(
+        self, call: Call[Any], attempt: int, response: httpx.Response | None, exc: httpx.TransportError | None
+    ) -> float | None:
         """None when `response` is a success; else the pause before the next attempt, or raises."""
         if response is not None:
             try:
@@ -56,19 +65,28 @@ class Client(_Base):
     a publish resends the same Idempotency-Key, so a retry never delivers twice.
     """
 
-    def __init__(self, url: str | None = None, token: str | None = None, *, timeout: float = 10.0,
-                 retries: int = 3, backoff: Backoff | None = None, max_retry_after: float = 60.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
-        super().__init__(url, token, timeout=timeout, retries=retries, backoff=backoff,
-                         max_retry_after=max_retry_after)
-        self._http = httpx.Client(base_url=self.api_url, headers=calls.base_headers(self.token),
-                                  timeout=timeout, transport=transport)
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        *,
+        timeout: float = 10.0,
+        retries: int = 3,
+        backoff: Backoff | None = None,
+        max_retry_after: float = 60.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        super().__init__(url, token, timeout=timeout, retries=retries, backoff=backoff, max_retry_after=max_retry_after)
+        self._http = httpx.Client(
+            base_url=self.api_url, headers=calls.base_headers(self.token), timeout=timeout, transport=transport
+        )
 
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def close(self) -> None:
@@ -80,8 +98,9 @@ class Client(_Base):
         while True:
             response, exc = None, None
             try:
-                response = self._http.request(call.method, call.path, json=call.json, params=call.params,
-                                              headers=call.headers)
+                response = self._http.request(
+                    call.method, call.path, json=call.json, params=call.params, headers=call.headers
+                )
             except httpx.TransportError as error:
                 exc = error
             delay = self._retry_delay(call, attempt, response, exc)
@@ -115,14 +134,30 @@ class Client(_Base):
 
     # --- publishing ---
 
-    def publish(self, channel: str, title: str, *, body: str | None = None, level: Level | None = None,
-                data: Mapping[str, Any] | None = None, idempotency_key: str | None = None) -> Notification:
+    def publish(
+        self,
+        channel: str,
+        title: str,
+        *,
+        body: str | None = None,
+        level: Level | None = None,
+        data: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Notification:
         """Publish to a channel; returns the stored notification (the first one, for a repeated key)."""
         payload = calls.notification_body(title, body, level, data)
         return self.call(calls.publish(channel, payload, idempotency_key))
 
-    def send_direct(self, username: str, title: str, *, body: str | None = None, level: Level | None = None,
-                    data: Mapping[str, Any] | None = None, idempotency_key: str | None = None) -> Notification:
+    def send_direct(
+        self,
+        username: str,
+        title: str,
+        *,
+        body: str | None = None,
+        level: Level | None = None,
+        data: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Notification:
         """Send a direct notification to one user (staff only)."""
         payload = calls.notification_body(title, body, level, data)
         return self.call(calls.send_direct(username, payload, idempotency_key))
@@ -147,11 +182,23 @@ class Client(_Base):
         """One channel."""
         return self.call(calls.channel(slug))
 
-    def create_channel(self, slug: str, name: str, *, description: str = "", visibility: str = "public",
-                       publishers: list[str] | None = None) -> Channel:
+    def create_channel(
+        self,
+        slug: str,
+        name: str,
+        *,
+        description: str = "",
+        visibility: str = "public",
+        publishers: list[str] | None = None,
+    ) -> Channel:
         """Create a channel (staff, or users with the `add_channel` permission)."""
-        payload = {"slug": slug, "name": name, "description": description, "visibility": visibility,
-                   "publishers": publishers or []}
+        payload = {
+            "slug": slug,
+            "name": name,
+            "description": description,
+            "visibility": visibility,
+            "publishers": publishers or [],
+        }
         return self.call(calls.create_channel(payload))
 
     def delete_channel(self, slug: str) -> None:
@@ -168,8 +215,15 @@ class Client(_Base):
 
     # --- inbox ---
 
-    def inbox(self, *, unread: bool = False, before: int | None = None, after: int | None = None,
-              limit: int | None = None, channel: str | None = None) -> list[InboxItem]:
+    def inbox(
+        self,
+        *,
+        unread: bool = False,
+        before: int | None = None,
+        after: int | None = None,
+        limit: int | None = None,
+        channel: str | None = None,
+    ) -> list[InboxItem]:
         """One page of the inbox: newest first, or with `after`, oldest first from there."""
         return self.call(calls.inbox(unread, before, after, limit, channel))
 
@@ -189,19 +243,28 @@ class Client(_Base):
 class AsyncClient(_Base):
     """asyncio client for the Herald REST API; the same methods as `Client`, awaited."""
 
-    def __init__(self, url: str | None = None, token: str | None = None, *, timeout: float = 10.0,
-                 retries: int = 3, backoff: Backoff | None = None, max_retry_after: float = 60.0,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
-        super().__init__(url, token, timeout=timeout, retries=retries, backoff=backoff,
-                         max_retry_after=max_retry_after)
-        self._http = httpx.AsyncClient(base_url=self.api_url, headers=calls.base_headers(self.token),
-                                       timeout=timeout, transport=transport)
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        *,
+        timeout: float = 10.0,
+        retries: int = 3,
+        backoff: Backoff | None = None,
+        max_retry_after: float = 60.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(url, token, timeout=timeout, retries=retries, backoff=backoff, max_retry_after=max_retry_after)
+        self._http = httpx.AsyncClient(
+            base_url=self.api_url, headers=calls.base_headers(self.token), timeout=timeout, transport=transport
+        )
 
     async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -213,8 +276,9 @@ class AsyncClient(_Base):
         while True:
             response, exc = None, None
             try:
-                response = await self._http.request(call.method, call.path, json=call.json, params=call.params,
-                                                    headers=call.headers)
+                response = await self._http.request(
+                    call.method, call.path, json=call.json, params=call.params, headers=call.headers
+                )
             except httpx.TransportError as error:
                 exc = error
             delay = self._retry_delay(call, attempt, response, exc)
@@ -248,21 +312,35 @@ class AsyncClient(_Base):
 
     # --- publishing ---
 
-    async def publish(self, channel: str, title: str, *, body: str | None = None, level: Level | None = None,
-                      data: Mapping[str, Any] | None = None, idempotency_key: str | None = None) -> Notification:
+    async def publish(
+        self,
+        channel: str,
+        title: str,
+        *,
+        body: str | None = None,
+        level: Level | None = None,
+        data: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Notification:
         """Publish to a channel; returns the stored notification (the first one, for a repeated key)."""
         payload = calls.notification_body(title, body, level, data)
         return await self.call(calls.publish(channel, payload, idempotency_key))
 
-    async def send_direct(self, username: str, title: str, *, body: str | None = None,
-                          level: Level | None = None, data: Mapping[str, Any] | None = None,
-                          idempotency_key: str | None = None) -> Notification:
+    async def send_direct(
+        self,
+        username: str,
+        title: str,
+        *,
+        body: str | None = None,
+        level: Level | None = None,
+        data: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Notification:
         """Send a direct notification to one user (staff only)."""
         payload = calls.notification_body(title, body, level, data)
         return await self.call(calls.send_direct(username, payload, idempotency_key))
 
-    async def history(self, channel: str, *, after: int | None = None,
-                      limit: int | None = None) -> list[Notification]:
+    async def history(self, channel: str, *, after: int | None = None, limit: int | None = None) -> list[Notification]:
         """One page of a channel's history, oldest first, ids after `after`."""
         return await self.call(calls.history(channel, after, limit))
 
@@ -282,11 +360,23 @@ class AsyncClient(_Base):
         """One channel."""
         return await self.call(calls.channel(slug))
 
-    async def create_channel(self, slug: str, name: str, *, description: str = "", visibility: str = "public",
-                             publishers: list[str] | None = None) -> Channel:
+    async def create_channel(
+        self,
+        slug: str,
+        name: str,
+        *,
+        description: str = "",
+        visibility: str = "public",
+        publishers: list[str] | None = None,
+    ) -> Channel:
         """Create a channel (staff, or users with the `add_channel` permission)."""
-        payload = {"slug": slug, "name": name, "description": description, "visibility": visibility,
-                   "publishers": publishers or []}
+        payload = {
+            "slug": slug,
+            "name": name,
+            "description": description,
+            "visibility": visibility,
+            "publishers": publishers or [],
+        }
         return await self.call(calls.create_channel(payload))
 
     async def delete_channel(self, slug: str) -> None:
@@ -303,8 +393,15 @@ class AsyncClient(_Base):
 
     # --- inbox ---
 
-    async def inbox(self, *, unread: bool = False, before: int | None = None, after: int | None = None,
-                    limit: int | None = None, channel: str | None = None) -> list[InboxItem]:
+    async def inbox(
+        self,
+        *,
+        unread: bool = False,
+        before: int | None = None,
+        after: int | None = None,
+        limit: int | None = None,
+        channel: str | None = None,
+    ) -> list[InboxItem]:
         """One page of the inbox: newest first, or with `after`, oldest first from there."""
         return await self.call(calls.inbox(unread, before, after, limit, channel))
 

@@ -25,8 +25,9 @@ class TransportError(HeraldError):
 class BadRequest(HeraldError):
     """400: the request was invalid; `errors` maps field names to their messages."""
 
-    def __init__(self, message: str, *, status: int | None = 400, body: Any = None,
-                 errors: dict[str, list[str]] | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = 400, body: Any = None, errors: dict[str, list[str]] | None = None
+    ) -> None:
         super().__init__(message, status=status, body=body)
         self.errors: dict[str, list[str]] = errors or {}
 
@@ -54,8 +55,9 @@ class PayloadTooLarge(HeraldError):
 class RateLimited(HeraldError):
     """429: too many requests; `retry_after` is the server's hint in seconds, when it gave one."""
 
-    def __init__(self, message: str, *, status: int | None = 429, body: Any = None,
-                 retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = 429, body: Any = None, retry_after: float | None = None
+    ) -> None:
         super().__init__(message, status=status, body=body)
         self.retry_after = retry_after
 

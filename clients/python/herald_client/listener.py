@@ -43,10 +43,20 @@ class Listener:
     Raises `Unauthorized` when the server refuses the credential (close 4401 or HTTP 401/403).
     """
 
-    def __init__(self, url: str | None = None, token: str | None = None, *, since: int | None = None,
-                 ws_url: str | None = None, backoff: Backoff | None = None, max_attempts: int | None = None,
-                 on_frame: FrameHandler | None = None, open_timeout: float = 10.0,
-                 ping_interval: float | None = 20.0, ping_timeout: float | None = 20.0) -> None:
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        *,
+        since: int | None = None,
+        ws_url: str | None = None,
+        backoff: Backoff | None = None,
+        max_attempts: int | None = None,
+        on_frame: FrameHandler | None = None,
+        open_timeout: float = 10.0,
+        ping_interval: float | None = 20.0,
+        ping_timeout: float | None = 20.0,
+    ) -> None:
         root = calls.resolve_url(url)
         self.ws_url = ws_url or calls.ws_url_for(root)
         self.token = calls.resolve_token(token)
@@ -70,8 +80,9 @@ class Listener:
     async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.close()
 
     async def close(self) -> None:
@@ -137,9 +148,15 @@ class Listener:
         """One socket: yield its new notifications until it closes."""
         headers = {"Authorization": f"Token {self.token}"} if self.token else None
         self.welcome = None
-        async with connect(self._url(), additional_headers=headers, open_timeout=self.open_timeout,
-                           ping_interval=self.ping_interval, ping_timeout=self.ping_timeout,
-                           max_size=2**20, user_agent_header=calls.USER_AGENT) as ws:
+        async with connect(
+            self._url(),
+            additional_headers=headers,
+            open_timeout=self.open_timeout,
+            ping_interval=self.ping_interval,
+            ping_timeout=self.ping_timeout,
+            max_size=2**20,
+            user_agent_header=calls.USER_AGENT,
+        ) as ws:
             self._ws = ws
             if self._closed:
                 return
