@@ -84,6 +84,10 @@ def herald_env(db: str, prefix: str) -> dict[str, str]:
             "DJANGO_SETTINGS_MODULE": "config.settings",
         }
     )
+    # Production default unless set: under ASGI every request runs in a new thread, so
+    # persistent connections are never reused and pile up until PostgreSQL refuses clients
+    # (its other users too). On a shared PostgreSQL run with DATABASE_CONN_MAX_AGE=0.
+    env.setdefault("DATABASE_CONN_MAX_AGE", os.environ.get("DATABASE_CONN_MAX_AGE", "60"))
     return env
 
 
