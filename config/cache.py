@@ -47,3 +47,7 @@ class TolerantRedisCache(RedisCache):
 
     def delete(self, key: Any, version: Any = None) -> bool:
         return bool(self._soft("delete", False, super().delete, key, version))
+
+    def incr(self, key: Any, delta: int = 1, version: Any = None) -> int:
+        # A missing key still raises ValueError, as callers expect; only Redis errors are soft.
+        return int(self._soft("incr", 0, super().incr, key, delta, version))

@@ -89,6 +89,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Under ASGI every request runs in a thread of its own, so persistent connections
+    # (CONN_MAX_AGE) are never reused and pile up until PostgreSQL refuses clients. A
+    # per-process pool reuses them instead; `timeout` bounds the wait when the database is
+    # down, so publishing answers 503 quickly rather than hanging.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": envint("DATABASE_POOL_MIN", 1),
+        "max_size": envint("DATABASE_POOL_MAX", 20),
+        "timeout": envfloat("DATABASE_POOL_TIMEOUT", 5.0),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channel layer and cache: in-memory unless REDIS_URL is set ---------------------

@@ -14,13 +14,13 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from notifications import selectors, services
 from notifications.exceptions import Conflict, Invalid, NotFound
 from notifications.models import SLUG_RE, Channel, Notification
 from notifications.serialization import iso, notification_payload
+from notifications.throttling import FixedWindowRateThrottle
 from notifications.validation import clean_notification_input, text_problem
 
 logger = logging.getLogger(__name__)
@@ -190,7 +190,7 @@ AFTER = OpenApiParameter("after", int, description="Only ids greater than this, 
 # --- Throttling -----------------------------------------------------------------------------
 
 
-class PublishThrottle(SimpleRateThrottle):
+class PublishThrottle(FixedWindowRateThrottle):
     """Publishing rate per API token (per user for session clients)."""
 
     scope = "publish"
