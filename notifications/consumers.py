@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
@@ -28,11 +29,11 @@ from notifications import metrics
 from notifications.conf import herald_setting
 from notifications.exceptions import HeraldError, Invalid
 from notifications.hub import Connection, get_hub
-from notifications.replay import replay_frames
-from notifications.selectors import pruned_upto, stream_snapshot
+from notifications.replay import socket_snapshot
 from notifications.ws_actions import ACTIONS
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CLOSE_BAD_REQUEST = 4400  # `since` is not a non-negative integer
 CLOSE_UNAUTHENTICATED = 4401  # no or bad credential, or the token was revoked
@@ -51,8 +52,10 @@ def parse_since(raw: str | None) -> int | None:
     return int(raw) if len(raw) <= 18 else MAX_ID
 
 
-def token_exists(token_id: int) -> bool:
-    return ApiToken.objects.filter(pk=token_id).exists()
+def db(func: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+    """Run `func` in the thread pool rather than the one shared "sync thread": connecting
+    sockets then read the database in parallel instead of queueing behind each other."""
+    return database_sync_to_async(func, thread_sensitive=False)  # type: ignore[no-any-return]
 
 
 def origin_allowed(origin: str | None) -> bool:
@@ -129,22 +132,17 @@ class NotificationConsumer(AsyncConsumer):
         self.bucket = TokenBucket(herald_setting("SOCKET_FRAME_RATE"), herald_setting("SOCKET_FRAME_BURST"))
         await self.send({"type": "websocket.accept"})
         self.conn = hub.connect(user_id=user.pk, token_id=token_id, send=self.base_send)
-        if token_id is not None and not await database_sync_to_async(token_exists)(token_id):
-            # Revoked between authentication and registering with the hub, so its revoke
-            # event found no socket to close: close it now, still before any data.
-            self.conn.close(CLOSE_UNAUTHENTICATED)
-            return
-        await self.synchronise(since=since, welcome=True)
+        await self.synchronise(since=since, welcome=True, token_id=token_id)
 
     async def authenticate(self, query: dict[str, list[str]]) -> tuple[User | None, int | None]:
         headers = dict(self.scope.get("headers", []))
         authorization = headers.get(b"authorization")
         if authorization is not None:
             key = parse_token_header(authorization.decode("latin-1"))
-            token: ApiToken | None = await database_sync_to_async(token_authenticate)(key) if key else None
+            token: ApiToken | None = await db(token_authenticate)(key) if key else None
             return (token.user, token.pk) if token else (None, None)
         if "ticket" in query:
-            user = await database_sync_to_async(ticket_redeem)(query["ticket"][-1])
+            user = await db(ticket_redeem)(query["ticket"][-1])
             return user, None
         if "session" in self.scope and settings.SESSION_COOKIE_NAME in self.scope.get("cookies", {}):
             # A browser sends the session cookie cross-site too: only our own pages may use it.
@@ -156,7 +154,7 @@ class NotificationConsumer(AsyncConsumer):
                 return user, None
         return None, None
 
-    async def synchronise(self, *, since: int | None, welcome: bool) -> None:
+    async def synchronise(self, *, since: int | None, welcome: bool, token_id: int | None = None) -> None:
         """Bring the socket up to date from the store, then let live events through.
 
         The hub collects this socket's events from before the snapshot is read, so every
@@ -166,15 +164,17 @@ class NotificationConsumer(AsyncConsumer):
         assert conn is not None
         hub.begin_sync(conn)
         try:
-            snapshot_seq, last_id, channels = await database_sync_to_async(stream_snapshot)(user=self.user)
-            replay: list[tuple[int, str]] = []
-            unavailable = False
-            if since is not None and since < snapshot_seq:
-                unavailable = since < await database_sync_to_async(pruned_upto)()
-                replay = await database_sync_to_async(replay_frames)(user=self.user, since=since, upto=snapshot_seq)
+            snapshot = await db(socket_snapshot)(user=self.user, since=since, token_id=token_id)
         except Exception:
             hub.finish_sync(conn, snapshot_seq=conn.last_id, channels=conn.channels)
             raise
+        if snapshot.token_revoked:
+            # Revoked between authentication and registering with the hub, so its revoke
+            # event found no socket to close: close it now, still before any data.
+            conn.close(CLOSE_UNAUTHENTICATED)
+            return
+        snapshot_seq, last_id, channels = snapshot.seq, snapshot.last_id, snapshot.channels
+        unavailable, replay = snapshot.unavailable, snapshot.replay
         if welcome:
             conn.push_message(
                 {

@@ -1,14 +1,16 @@
 """Rebuilding the event stream from the database: for sockets (replay) and hubs (gap fill)."""
 
 from collections import defaultdict
+from typing import NamedTuple
 
 from django.contrib.auth.models import User
 from django.db.models import Q
 
+from accounts.models import ApiToken
 from notifications import events
 from notifications.events import HubEvent
 from notifications.models import Notification, Subscription
-from notifications.selectors import replay_batches
+from notifications.selectors import pruned_upto, replay_batches, stream_snapshot
 from notifications.serialization import notification_frame, notification_payload
 
 
@@ -51,3 +53,27 @@ def replay_frames(*, user: User, since: int, upto: int) -> list[tuple[int, str]]
     for batch in replay_batches(user=user, since=since, upto=upto):
         result.extend((n.id, notification_frame(notification_payload(n))) for n in batch)
     return result
+
+
+class SocketSnapshot(NamedTuple):
+    """What a socket needs to go live, read in one trip to the database."""
+
+    seq: int  # the sequence value the snapshot is taken at
+    last_id: int  # newest notification id up to `seq` (welcome.last_id)
+    channels: dict[int, str]  # subscriptions as of `seq`: channel id -> slug
+    replay: list[tuple[int, str]]  # (id, frame) of inbox notifications in (since, seq]
+    unavailable: bool  # part of (since, seq] was pruned
+    token_revoked: bool  # the socket's token is gone (revoked while it was connecting)
+
+
+def socket_snapshot(*, user: User, since: int | None, token_id: int | None) -> SocketSnapshot:
+    revoked = token_id is not None and not ApiToken.objects.filter(pk=token_id).exists()
+    if revoked:
+        return SocketSnapshot(0, 0, {}, [], False, True)
+    seq, last_id, channels = stream_snapshot(user=user)
+    replay: list[tuple[int, str]] = []
+    unavailable = False
+    if since is not None and since < seq:
+        unavailable = since < pruned_upto()
+        replay = replay_frames(user=user, since=since, upto=seq)
+    return SocketSnapshot(seq, last_id, channels, replay, unavailable, False)
