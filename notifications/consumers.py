@@ -92,6 +92,19 @@ class NotificationConsumer(AsyncConsumer):
     user: User
     conn: Connection | None = None
 
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        # AsyncConsumer.__call__ reads through await_many_dispatch, which keeps one extra
+        # task (plus asyncio.wait's futures) per socket to watch its one source; with no
+        # layer channel, a plain loop does the same for less memory per idle connection.
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
+
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels' dispatch first hops to a thread to close stale db connections, for every
         # message; our handlers reach the database only through database_sync_to_async,

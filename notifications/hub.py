@@ -150,7 +150,9 @@ class Connection:
         self.close_code: int | None = None
         self.direct = direct_protocol(send)
         self._send = send
-        self._queue: deque[str | int] = deque()  # text frames, or an int close code
+        # Text frames, or an int close code. Created on first use: an empty deque is ~600
+        # bytes, and under Daphne most sockets never need one.
+        self._queue: deque[str | int] | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._writer: asyncio.Task[None] | None = None  # started on first use
         self._backlog = transport_backlog_probe(send)
@@ -174,7 +176,7 @@ class Connection:
             elif self.direct.state == self.direct.STATE_OPEN:
                 self.direct.sendMessage(text.encode(), False)
             return
-        self._queue.append(text)
+        self._enqueue(text)
         if self._too_slow():
             self._close_slow()
             return
@@ -194,7 +196,7 @@ class Connection:
     def _too_slow(self) -> bool:
         """Our own queue (servers whose `send` blocks) or the transport's (Daphne) is over its
         bound. O(1): a length and two attribute reads, on every push."""
-        if len(self._queue) > self._queue_limit:
+        if self._queue is not None and len(self._queue) > self._queue_limit:
             return True
         return self._backlog is not None and self._backlog() > self._backlog_limit
 
@@ -203,7 +205,7 @@ class Connection:
         logger.warning(
             "closing slow socket of user %s (%d frames queued, %d bytes unsent)",
             self.user_id,
-            len(self._queue),
+            len(self._queue or ()),
             self._backlog() if self._backlog else -1,
         )
         # Drop what is queued here (the client resumes with `since`); the bytes already in
@@ -225,13 +227,18 @@ class Connection:
         """Close the socket with `code` after the frames already queued (unless flush=False)."""
         if self.closed:
             return
-        if not flush:
+        if not flush and self._queue:
             self._queue.clear()
-        self._queue.append(code)
+        self._enqueue(code)
         self.closed = True
         self.close_code = code
         self.hub.unregister(self)
         self._wake()
+
+    def _enqueue(self, item: str | int) -> None:
+        if self._queue is None:
+            self._queue = deque()
+        self._queue.append(item)
 
     def _wake(self) -> None:
         if self._writer is None:
@@ -241,6 +248,7 @@ class Connection:
 
     async def _write_loop(self) -> None:
         send, queue = self._send, self._queue
+        assert queue is not None
         try:
             while True:
                 while queue:
