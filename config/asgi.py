@@ -14,12 +14,12 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.routing import ProtocolTypeRouter  # noqa: E402
 from channels.sessions import SessionMiddlewareStack  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from config.logs import ConnectionIdMiddleware  # noqa: E402
-from notifications.routing import websocket_urlpatterns  # noqa: E402
+from notifications.routing import websocket_router  # noqa: E402
 
 
 def close_oversized_messages_with_1009() -> None:
@@ -83,6 +83,6 @@ application = ProtocolTypeRouter(
         "http": django_asgi_app,
         # Session only (no AuthMiddleware): the consumer resolves the user itself, and only
         # for cookie clients, after checking Origin. Token and ticket clients skip that work.
-        "websocket": ConnectionIdMiddleware(SessionForCookieSockets(URLRouter(websocket_urlpatterns))),
+        "websocket": ConnectionIdMiddleware(SessionForCookieSockets(websocket_router)),
     }
 )
