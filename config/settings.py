@@ -229,6 +229,7 @@ HERALD = {
     "SOCKET_QUEUE_LIMIT": envint("HERALD_SOCKET_QUEUE_LIMIT", 5000),  # frames waiting
     # Bytes a client has not read yet (in the server's transport) before it is closed with 4408.
     "SOCKET_BACKLOG_BYTES": envint("HERALD_SOCKET_BACKLOG_BYTES", 4 * 1024 * 1024),
+    "FANOUT_CHUNK": envint("HERALD_FANOUT_CHUNK", 500),  # sockets served between two yields
     "HUB_GAP_WAIT": envfloat("HERALD_HUB_GAP_WAIT", 0.2),  # seconds before a gap is read from the db
     "HUB_POLL_INTERVAL": envfloat("HERALD_HUB_POLL_INTERVAL", 1.0),
     "HUB_REGROUP_INTERVAL": 15.0,

@@ -307,6 +307,9 @@ class Hub:
         self._last_join = 0.0
         self._channel_name: str | None = None
         self.backlog_probe_reported = False
+        self._fanning_out = False  # a chunked fan-out is in progress
+        self.fanout_chunk: int = herald_setting("FANOUT_CHUNK")  # sockets between two yields
+        self._deferred: deque[HubEvent] = deque()  # events in seq order waiting behind it
         self.queue_limit: int = herald_setting("SOCKET_QUEUE_LIMIT")
         self.backlog_limit: int = herald_setting("SOCKET_BACKLOG_BYTES")
 
@@ -489,6 +492,10 @@ class Hub:
         loop.call_later(1.0, lambda: loop.create_task(self.fill(upto)))
 
     def _apply(self, event: HubEvent) -> None:
+        """Apply the next event in seq order (or queue it behind a fan-out in progress)."""
+        if self._fanning_out:
+            self._deferred.append(event)
+            return
         for conn in self.syncing:
             if conn.syncing is not None:
                 conn.syncing.append(event)
@@ -496,16 +503,41 @@ class Hub:
         if kind == "n":
             channel_id = event.get("ch")
             targets = self.by_channel.get(channel_id) if channel_id is not None else self.by_user.get(event["u"])
+            if targets and len(targets) > self.fanout_chunk:
+                self._fanning_out = True
+                asyncio.get_running_loop().create_task(self._fan_out_in_chunks(event, tuple(targets)))
+                return
             if targets:
                 metrics.DELIVERED.inc(self._fan_out(event["seq"], event["f"], tuple(targets)))
-            ts = event.get("ts")
-            if ts:
-                metrics.DELIVERY_LAG.observe(max(0.0, time.time() - ts))
+            self._observe_lag(event)
         elif kind in ("sub", "unsub"):
             for user_id in event.get("users", ()):
                 for conn in tuple(self.by_user.get(user_id, ())):
                     if conn.syncing is None:
                         self.change_subscription(conn, event)
+
+    async def _fan_out_in_chunks(self, event: HubEvent, targets: tuple[Connection, ...]) -> None:
+        """A large fan-out yields to the event loop between chunks, so that HTTP answers
+        (a publish's own, among others) and client frames are not held up behind 10,000
+        sockets. Later events wait in `_deferred`, which keeps every socket in seq order."""
+        try:
+            delivered = 0
+            chunk = self.fanout_chunk
+            for start in range(0, len(targets), chunk):
+                delivered += self._fan_out(event["seq"], event["f"], targets[start : start + chunk])
+                await asyncio.sleep(0)
+            metrics.DELIVERED.inc(delivered)
+            self._observe_lag(event)
+        finally:
+            self._fanning_out = False
+            while self._deferred and not self._fanning_out:
+                self._apply(self._deferred.popleft())
+
+    @staticmethod
+    def _observe_lag(event: HubEvent) -> None:
+        ts = event.get("ts")
+        if ts:
+            metrics.DELIVERY_LAG.observe(max(0.0, time.time() - ts))
 
     @staticmethod
     def _fan_out(seq: int, text: str, targets: tuple[Connection, ...]) -> int:
