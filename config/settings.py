@@ -6,6 +6,7 @@ import dj_database_url
 
 from config.env import envbool, envfloat, envint, envlist, envstr
 from config.logs import logging_config
+from notifications.conf import DEFAULTS as HERALD_DEFAULTS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -217,25 +218,10 @@ SPECTACULAR_SETTINGS = {
 
 # --- Herald's own tunables, read through notifications.conf.herald_setting() ---------
 HERALD = {
-    "WS_MAX_MESSAGE_BYTES": 64 * 1024,
-    "TITLE_MAX": 200,
-    "BODY_MAX": 4000,
-    "DATA_MAX_BYTES": 16 * 1024,
-    "TICKET_TTL_SECONDS": 60,
-    "IDEMPOTENCY_TTL_HOURS": 24,
-    "SOCKET_FRAME_RATE": envfloat("HERALD_SOCKET_FRAME_RATE", 20.0),  # frames per second
-    "SOCKET_FRAME_BURST": envint("HERALD_SOCKET_FRAME_BURST", 60),
-    "MAX_CONNECTIONS_PER_USER": envint("HERALD_MAX_CONNECTIONS_PER_USER", 100),
-    "SOCKET_QUEUE_LIMIT": envint("HERALD_SOCKET_QUEUE_LIMIT", 5000),  # frames waiting
-    # Bytes a client has not read yet (in the server's transport) before it is closed with 4408.
-    "SOCKET_BACKLOG_BYTES": envint("HERALD_SOCKET_BACKLOG_BYTES", 4 * 1024 * 1024),
-    "FANOUT_CHUNK": envint("HERALD_FANOUT_CHUNK", 500),  # sockets served between two yields
-    "HUB_GAP_WAIT": envfloat("HERALD_HUB_GAP_WAIT", 0.2),  # seconds before a gap is read from the db
-    "HUB_POLL_INTERVAL": envfloat("HERALD_HUB_POLL_INTERVAL", 1.0),
-    "HUB_REGROUP_INTERVAL": 15.0,
-    "TOKEN_TOUCH_SECONDS": 60,
-    # seconds between each process publishing its live connection counts (for admin)
-    "PRESENCE_INTERVAL": envfloat("HERALD_PRESENCE_INTERVAL", 5.0),
+    # Every tunable of notifications/conf.py (where the defaults and their meaning live) can be
+    # set from the environment as HERALD_<NAME>, e.g. HERALD_SOCKET_FRAME_RATE=50.
+    name: (envfloat if isinstance(default, float) else envint)(f"HERALD_{name}", default)
+    for name, default in HERALD_DEFAULTS.items()
 }
 
 # LOG_FORMAT=json: one JSON object per line, with request and connection ids (config.logs).
