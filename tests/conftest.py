@@ -30,3 +30,14 @@ def platform_factory() -> Iterator[type[Platform]]:
     yield _Factory
     for platform in made:
         platform.close()
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """In-process tests run without the PostgreSQL connection pool (servers started by the
+    tests keep it): pytest-django and the test's own threads open and close connections in
+    ways the pool is not meant for, and a connection it lends to a thread that then dies is
+    not given back (seen as "couldn't get a connection after 5.00 sec" late in a run)."""
+    from django.conf import settings
+
+    settings.DATABASES["default"].get("OPTIONS", {}).pop("pool", None)
