@@ -51,3 +51,6 @@ class TolerantRedisCache(RedisCache):
     def incr(self, key: Any, delta: int = 1, version: Any = None) -> int:
         # A missing key still raises ValueError, as callers expect; only Redis errors are soft.
         return int(self._soft("incr", 0, super().incr, key, delta, version))
+
+    def decr(self, key: Any, delta: int = 1, version: Any = None) -> int:
+        return int(self._soft("decr", 0, super().decr, key, delta, version))

@@ -20,7 +20,7 @@ from notifications import selectors, services
 from notifications.exceptions import Conflict, Invalid, NotFound
 from notifications.models import SLUG_RE, Channel, Notification
 from notifications.serialization import iso, notification_payload
-from notifications.throttling import FixedWindowRateThrottle
+from notifications.throttling import SlidingWindowRateThrottle
 from notifications.validation import clean_notification_input, text_problem
 
 logger = logging.getLogger(__name__)
@@ -190,7 +190,7 @@ AFTER = OpenApiParameter("after", int, description="Only ids greater than this, 
 # --- Throttling -----------------------------------------------------------------------------
 
 
-class PublishThrottle(FixedWindowRateThrottle):
+class PublishThrottle(SlidingWindowRateThrottle):
     """Publishing rate per API token (per user for session clients)."""
 
     scope = "publish"
