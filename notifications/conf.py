@@ -16,7 +16,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONNECTIONS_PER_USER": 100,  # open sockets per user per process (4429 beyond)
     "SOCKET_QUEUE_LIMIT": 5000,  # frames queued for a socket before 4408 (servers whose send waits)
     "SOCKET_BACKLOG_BYTES": 4 * 1024 * 1024,  # unread bytes in the transport before 4408 (Daphne)
-    "FANOUT_CHUNK": 100,  # sockets served between two yields to the event loop
+    "FANOUT_CHUNK": 500,  # sockets served between two yields to the event loop
     "HUB_GAP_WAIT": 0.2,  # seconds a missing seq may be late before it is read from the db
     "HUB_POLL_INTERVAL": 1.0,  # seconds between two reads of the sequence (tail losses)
     "HUB_REGROUP_INTERVAL": 15.0,  # seconds between two joins of the hub group
