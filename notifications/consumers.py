@@ -86,16 +86,14 @@ class TokenBucket:
 class NotificationConsumer(AsyncConsumer):
     """One client socket: authenticate, welcome and replay, then answer client frames."""
 
-    # No per-consumer layer channel: the process hub receives for every socket at once.
-    channel_layer_alias = None  # type: ignore[assignment]
-
     user: User
     conn: Connection | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        # AsyncConsumer.__call__ reads through await_many_dispatch, which keeps one extra
-        # task (plus asyncio.wait's futures) per socket to watch its one source; with no
-        # layer channel, a plain loop does the same for less memory per idle connection.
+        # No per-consumer layer channel: the process hub receives for every socket at once.
+        # AsyncConsumer.__call__ would also read through await_many_dispatch, which keeps one
+        # extra task (plus asyncio.wait's futures) per socket to watch its one source; a plain
+        # loop does the same for less memory per idle connection.
         self.scope = scope
         self.channel_layer = None
         self.base_send = send
@@ -257,7 +255,6 @@ class NotificationConsumer(AsyncConsumer):
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         """Forget the socket."""
         if self.conn is not None:
-            self.conn.closed = True
             get_hub().unregister(self.conn)
             await self.conn.drain()
         raise StopConsumer

@@ -135,8 +135,6 @@ class Connection:
         "_waiter",
         "_writer",
         "_backlog",
-        "_queue_limit",
-        "_backlog_limit",
         "__weakref__",
     )
 
@@ -162,8 +160,6 @@ class Connection:
             bound = "transport bytes + queue length" if self._backlog else "queue length only"
             path = "direct to the protocol" if self.direct is not None else "ASGI send via a writer task"
             logger.info("socket writes: %s; slow-client bound: %s", path, bound)
-        self._queue_limit: int = hub.queue_limit
-        self._backlog_limit: int = hub.backlog_limit
 
     # --- outbound ------------------------------------------------------------------
 
@@ -172,7 +168,7 @@ class Connection:
         if self.closed:
             return
         if self.direct is not None and not self._queue:
-            if self._backlog is not None and self._backlog() > self._backlog_limit:
+            if self._transport_full():
                 self._close_slow()
             elif self.direct.state == self.direct.STATE_OPEN:
                 self.direct.sendMessage(text.encode(), False)
@@ -189,7 +185,7 @@ class Connection:
             return
         if self._queue:
             self.push(text)
-        elif self._backlog is not None and self._backlog() > self._backlog_limit:
+        elif self._transport_full():
             self._close_slow()
         elif self.direct.state == self.direct.STATE_OPEN:
             direct = self.direct
@@ -204,9 +200,13 @@ class Connection:
     def _too_slow(self) -> bool:
         """Our own queue (servers whose `send` blocks) or the transport's (Daphne) is over its
         bound. O(1): a length and two attribute reads, on every push."""
-        if self._queue is not None and len(self._queue) > self._queue_limit:
+        if self._queue is not None and len(self._queue) > self.hub.queue_limit:
             return True
-        return self._backlog is not None and self._backlog() > self._backlog_limit
+        return self._transport_full()
+
+    def _transport_full(self) -> bool:
+        """The server's transport holds more unsent bytes than the bound (Daphne only)."""
+        return self._backlog is not None and self._backlog() > self.hub.backlog_limit
 
     def _close_slow(self) -> None:
         metrics.SLOW_CLOSED.inc()
