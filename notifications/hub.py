@@ -112,6 +112,55 @@ def transport_backlog_probe(send: Send) -> Callable[[], int] | None:
     return backlog
 
 
+def socket_writer(protocol: Any) -> Callable[[bytes], None]:
+    """A function writing bytes to the socket behind a Daphne protocol: straight to the
+    kernel when Twisted holds nothing unsent for it, through Twisted otherwise.
+
+    Why: Twisted's `transport.write` never writes at once. It buffers, registers the socket
+    with the event loop for writability (an `epoll_ctl`), writes on the next loop turn from
+    a callback wrapped in Twisted's log context, then unregisters it (another `epoll_ctl`).
+    Per delivery that was most of Herald's CPU (docs/performance.md). When the transport's
+    buffer is empty, one `send()` does the same job; whatever the kernel does not take
+    goes to `transport.write`, so Twisted's buffering, ordering, back-pressure and error
+    handling still apply, and the slow-client probe still sees the backlog.
+
+    Only for a plain `twisted.internet.tcp.Server` transport: under TLS or any wrapper, the
+    bytes on the socket are not ours to write, and `transport.write` is returned as is.
+    These are private attributes (checked against Twisted 26.10).
+    """
+    transport = protocol.transport
+    kind = type(transport)
+    plain_tcp = kind.__module__ == "twisted.internet.tcp" and kind.__name__ == "Server"
+    needed = ("socket", "dataBuffer", "_tempDataLen", "connected", "disconnecting", "_writeDisconnected")
+    if not plain_tcp or not all(hasattr(transport, name) for name in needed):
+        return transport.write  # type: ignore[no-any-return]
+    sock, buffered_write = transport.socket, transport.write
+
+    def write(data: bytes) -> None:
+        if (
+            transport.dataBuffer
+            or transport._tempDataLen
+            or not transport.connected
+            or transport.disconnecting
+            or transport._writeDisconnected
+        ):
+            buffered_write(data)  # keep the order behind what Twisted holds; it also knows closing
+            return
+        try:
+            sent = sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            # The peer is gone: Twisted's own write meets the same error and tears the
+            # connection down its usual way (connectionLost, the consumer's disconnect).
+            buffered_write(data)
+            return
+        if sent < len(data):
+            buffered_write(data[sent:])
+
+    return write
+
+
 class Connection:
     """One local socket as the hub sees it: its filter, and how frames reach it.
 
@@ -130,6 +179,7 @@ class Connection:
         "closed",
         "close_code",
         "direct",
+        "_write",
         "_send",
         "_queue",
         "_waiter",
@@ -148,6 +198,7 @@ class Connection:
         self.closed = False
         self.close_code: int | None = None
         self.direct = direct_protocol(send)
+        self._write = socket_writer(self.direct) if self.direct is not None else None
         self._send = send
         # Text frames, or an int close code. Created on first use: an empty deque is ~600
         # bytes, and under Daphne most sockets never need one.
@@ -193,7 +244,7 @@ class Connection:
                 # What sendPreparedMessage -> sendData does in this case, without the debug
                 # log call whose arguments autobahn formats eagerly, logging on or off: that
                 # formatting was about a tenth of the CPU of a delivery.
-                direct.transport.write(prepared.payloadHybi)
+                self._write(prepared.payloadHybi)  # type: ignore[misc]
             else:
                 direct.sendPreparedMessage(prepared)
 
