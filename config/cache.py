@@ -6,9 +6,10 @@ notification is accepted), so reads miss and writes are dropped while Redis is a
 """
 
 import logging
+import threading
 from typing import Any
 
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import RedisError
 
 from notifications import metrics
@@ -17,8 +18,41 @@ logger = logging.getLogger(__name__)
 
 _MISSING = object()
 
+_clients: dict[tuple[Any, ...], RedisCacheClient] = {}
+_clients_lock = threading.Lock()
+
 
 class TolerantRedisCache(RedisCache):
+    def __init__(self, server: Any, params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        self._client_key = (tuple(self._servers), tuple(sorted((k, repr(v)) for k, v in self._options.items())))
+
+    @property
+    def _cache(self) -> RedisCacheClient:
+        """One client, with its connection pools, per process, not per thread.
+
+        Why: Django keeps a cache instance per thread, and Django under ASGI runs every
+        request on a fresh thread, so the stock client opened (and health-checked) a new
+        Redis connection for every request that touched the cache: the publish throttle,
+        on every publish. redis-py's pools are thread-safe; this one is shared.
+        """
+        key = self._client_key
+        client = _clients.get(key)
+        if client is None:
+            with _clients_lock:
+                client = _clients.get(key)
+                if client is None:
+                    client = self._class(self._servers, **self._options)
+                    for write in (True, False):  # create the pools now, not racing on first use
+                        client._get_connection_pool(write)
+                    _clients[key] = client
+        return client
+
+    @property
+    def redis_client(self) -> Any:
+        """A redis-py client on the shared pool, for callers that pipeline commands."""
+        return self._cache.get_client(write=True)
+
     def _soft(self, op: str, default: Any, call: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return call(*args, **kwargs)
