@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import resource
+import sys
 import time
 from array import array
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -134,6 +136,7 @@ class Publisher:
 
     def __init__(self, urls: list[str], headers: dict[str, str]) -> None:
         self.urls = urls  # one per server process; requests rotate over them
+        self.headers = headers
         self.client = httpx.AsyncClient(
             headers=headers, timeout=60, limits=httpx.Limits(max_connections=64, max_keepalive_connections=64)
         )
@@ -189,18 +192,26 @@ async def burst(pub: Publisher, slugs: list[str], count: int, *, concurrency: in
 
 
 async def steady(pub: Publisher, slugs: list[str], rate: float, seconds: float) -> Phase:
-    """Publish at a fixed rate (open loop: a slow answer does not delay the next publish)."""
+    """Publish at a fixed rate, open loop (a slow answer does not delay the next publish),
+    from a separate process (bench.publisher) so REST latency is not the generator's queue."""
+    config = {"urls": pub.urls, "headers": pub.headers, "slugs": slugs, "rate": rate, "count": int(rate * seconds)}
     phase = Phase(started=time.time())
-    tasks = []
-    t0 = time.perf_counter()
-    for i in range(int(rate * seconds)):
-        delay = t0 + i / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(pub.publish(slugs[i % len(slugs)], phase.rest_latency, phase.published)))
-    results = await asyncio.gather(*tasks)
-    phase.failed = sum(1 for ok in results if not ok)
-    phase.publish_seconds = time.perf_counter() - t0
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.publisher",
+        orjson.dumps(config).decode(),
+        stdout=asyncio.subprocess.PIPE,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    out, _ = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench.publisher exited with {proc.returncode}")
+    result = orjson.loads(out)
+    phase.published = result["published"]
+    phase.rest_latency = array("d", result["rest_latency"])
+    phase.failed = result["failed"]
+    phase.publish_seconds = result["publish_seconds"]
     return phase
 
 
