@@ -4,12 +4,14 @@ replay that leaves a reconnecting client with every notification exactly once.""
 from __future__ import annotations
 
 import asyncio
+import socket
+import time
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection
 
 from tests.support.live import LivePlatform
-from tests.support.ws import collect, connect, recv, send
+from tests.support.ws import collect, connect, recv, recv_until, send
 from tests.ws.conftest import expect_quiet, welcomed
 from tests.ws.publishing import Publisher, as_frame, inbox
 
@@ -200,3 +202,54 @@ async def test_welcome_and_replay_come_first_even_while_direct_notifications_pou
             await ws.close()
     finally:
         publisher.stop()
+
+
+async def test_a_reader_that_pauses_gets_every_frame_once_in_order_when_it_resumes(live: LivePlatform) -> None:
+    """The hub writes frames straight to the kernel while Twisted holds nothing for the
+    socket, and through Twisted's buffer once the kernel stops taking them. A reader with a
+    tiny receive window that stops reading sends the writes down the second path mid-stream,
+    with an `unread_count` (written through autobahn) in between; when it reads again,
+    nothing may be lost, repeated or reordered, and the direct path must take over again."""
+    _, token = live.create_user()
+    slug = live.create_channel()
+    live.subscribe(slug, token)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)  # fixed: no autotuning
+    host, port = live.ws_url.split("//")[1].split("/")[0].split(":")
+    sock.connect((host, int(port)))
+    sock.setblocking(False)
+    ws = await connect(live.ws_url, token, sock=sock, max_queue=1, ping_interval=None)
+    assert (await recv(ws))["type"] == "welcome"
+
+    body, blob = "b" * 3900, {"blob": "x" * 16000}  # ~20 KB per notification
+
+    def publish(first: int, count: int, pause: float = 0.0) -> list[int]:
+        ids = []
+        for i in range(first, first + count):
+            ids.append(live.publish(slug, f"n{i}", body=body, data=blob)["id"])
+            time.sleep(pause)
+        return ids
+
+    # Nothing read: ~6 MB fills the kernel's buffers (4 MB at most), then Twisted's (below
+    # the 4 MiB that would close the socket with 4408).
+    batches = await asyncio.gather(*(asyncio.to_thread(publish, k * 100, 100) for k in range(3)))
+    stalled = sorted(i for batch in batches for i in batch)
+    r = live.http.post("/api/v1/notifications/read-all/", headers=live.headers(token))
+    assert r.status_code == 200
+    # Read slowly while more arrive: writes land while Twisted still holds bytes and while
+    # the kernel has just made room, the moments where the two paths could overtake each other.
+    more = asyncio.create_task(asyncio.to_thread(publish, 300, 60, 0.01))
+    frames = []
+    while len([f for f in frames if f["type"] == "notification"]) < 360:
+        frames.append(await recv(ws, timeout=10))
+        if len(frames) % 10 == 0:
+            await asyncio.sleep(0.005)
+    ids = [f["id"] for f in frames if f["type"] == "notification"]
+    assert ids == stalled + await more
+    assert [f["unread"] for f in frames if f["type"] == "unread_count"] == [0]
+
+    after = await asyncio.to_thread(live.publish, slug, "after the backlog")
+    frame = await recv_until(ws, "notification", timeout=5)
+    assert frame["id"] == after["id"]
+    await expect_quiet(ws)
+    await ws.close()
