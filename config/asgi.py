@@ -19,6 +19,7 @@ from channels.sessions import SessionMiddlewareStack  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from config.logs import ConnectionIdMiddleware  # noqa: E402
+from notifications.events import SendEventsAfterResponse  # noqa: E402
 from notifications.routing import websocket_router  # noqa: E402
 
 
@@ -80,7 +81,7 @@ class SessionForCookieSockets:
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": SendEventsAfterResponse(django_asgi_app),
         # Session only (no AuthMiddleware): the consumer resolves the user itself, and only
         # for cookie clients, after checking Origin. Token and ticket clients skip that work.
         "websocket": ConnectionIdMiddleware(SessionForCookieSockets(websocket_router)),

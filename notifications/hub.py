@@ -142,29 +142,40 @@ def release_upgraded_request(protocol: Any) -> None:
         producer.requests = []
 
 
-def socket_writer(protocol: Any) -> Callable[[bytes], None]:
+def socket_writer(protocol: Any, over_bound: Callable[[], bool]) -> Callable[[bytes], bool]:
     """A function writing bytes to the socket behind a Daphne protocol: straight to the
-    kernel when Twisted holds nothing unsent for it, through Twisted otherwise.
+    kernel when Twisted holds nothing unsent for it, through Twisted otherwise. It returns
+    False, writing nothing, when Twisted's backlog for the socket is over its bound
+    (`over_bound`, see Connection): the caller then closes the socket with 4408.
 
     Why: Twisted's `transport.write` never writes at once. It buffers, registers the socket
     with the event loop for writability (an `epoll_ctl`), writes on the next loop turn from
     a callback wrapped in Twisted's log context, then unregisters it (another `epoll_ctl`).
     Per delivery that was most of Herald's CPU (docs/performance.md). When the transport's
-    buffer is empty, one `send()` does the same job; whatever the kernel does not take
-    goes to `transport.write`, so Twisted's buffering, ordering, back-pressure and error
-    handling still apply, and the slow-client probe still sees the backlog.
+    buffer is empty, one `send()` does the same job, and the backlog is zero, so there is
+    no bound to check either; whatever the kernel does not take goes to `transport.write`,
+    so Twisted's buffering, ordering, back-pressure and error handling still apply, and the
+    slow-client bound still sees the backlog.
 
     Only for a plain `twisted.internet.tcp.Server` transport: under TLS or any wrapper, the
-    bytes on the socket are not ours to write, and `transport.write` is returned as is.
+    bytes on the socket are not ours to write, and everything goes through `transport.write`.
     These are private attributes (checked against Twisted 26.10).
     """
     transport = protocol.transport
+    buffered_write = transport.write
+
+    def write_buffered(data: bytes) -> bool:
+        if over_bound():
+            return False
+        buffered_write(data)
+        return True
+
     needed = ("socket", "dataBuffer", "_tempDataLen", "connected", "disconnecting", "_writeDisconnected")
     if not _plain_tcp(transport) or not all(hasattr(transport, name) for name in needed):
-        return transport.write  # type: ignore[no-any-return]
-    sock, buffered_write = transport.socket, transport.write
+        return write_buffered
+    sock = transport.socket
 
-    def write(data: bytes) -> None:
+    def write(data: bytes) -> bool:
         if (
             transport.dataBuffer
             or transport._tempDataLen
@@ -172,8 +183,7 @@ def socket_writer(protocol: Any) -> Callable[[bytes], None]:
             or transport.disconnecting
             or transport._writeDisconnected
         ):
-            buffered_write(data)  # keep the order behind what Twisted holds; it also knows closing
-            return
+            return write_buffered(data)  # keep the order behind what Twisted holds; it also knows closing
         try:
             sent = sock.send(data)
         except (BlockingIOError, InterruptedError):
@@ -182,9 +192,10 @@ def socket_writer(protocol: Any) -> Callable[[bytes], None]:
             # The peer is gone: Twisted's own write meets the same error and tears the
             # connection down its usual way (connectionLost, the consumer's disconnect).
             buffered_write(data)
-            return
+            return True
         if sent < len(data):
             buffered_write(data[sent:])
+        return True
 
     return write
 
@@ -226,17 +237,19 @@ class Connection:
         self.closed = False
         self.close_code: int | None = None
         self.direct = direct_protocol(send)
-        self._write = None
-        if self.direct is not None:
-            self._write = socket_writer(self.direct)
-            release_upgraded_request(self.direct)
         self._send = send
         # Text frames, or an int close code. Created on first use: an empty deque is ~600
         # bytes, and under Daphne most sockets never need one.
         self._queue: deque[str | int] | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._writer: asyncio.Task[None] | None = None  # started on first use
-        self._backlog = transport_backlog_probe(send)
+        self._backlog = probe = transport_backlog_probe(send)
+        self._write: Callable[[bytes], bool] | None = None
+        if self.direct is not None:
+            limit = hub.backlog_limit  # a closure over self would make every socket a cycle
+            over_bound = (lambda: probe() > limit) if probe is not None else (lambda: False)
+            self._write = socket_writer(self.direct, over_bound)
+            release_upgraded_request(self.direct)
         if not hub.backlog_probe_reported:  # once per process: say which paths apply
             hub.backlog_probe_reported = True
             bound = "transport bytes + queue length" if self._backlog else "queue length only"
@@ -265,19 +278,21 @@ class Connection:
         """Send a frame framed once for many sockets (autobahn's PreparedMessage)."""
         if self.closed:
             return
+        direct = self.direct
         if self._queue:
             self.push(text)
+        elif direct.state != direct.STATE_OPEN:
+            return
+        elif direct._perMessageCompress is None and not direct.send_queue and not direct.logOctets:
+            # What sendPreparedMessage -> sendData does in this case, without the debug
+            # log call whose arguments autobahn formats eagerly, logging on or off: that
+            # formatting was about a tenth of the CPU of a delivery.
+            if not self._write(prepared.payloadHybi):  # type: ignore[misc]
+                self._close_slow()
         elif self._transport_full():
             self._close_slow()
-        elif self.direct.state == self.direct.STATE_OPEN:
-            direct = self.direct
-            if direct._perMessageCompress is None and not direct.send_queue and not direct.logOctets:
-                # What sendPreparedMessage -> sendData does in this case, without the debug
-                # log call whose arguments autobahn formats eagerly, logging on or off: that
-                # formatting was about a tenth of the CPU of a delivery.
-                self._write(prepared.payloadHybi)  # type: ignore[misc]
-            else:
-                direct.sendPreparedMessage(prepared)
+        else:
+            direct.sendPreparedMessage(prepared)
 
     def _too_slow(self) -> bool:
         """Our own queue (servers whose `send` blocks) or the transport's (Daphne) is over its
