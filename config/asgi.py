@@ -7,6 +7,7 @@ Served by Daphne (see README and docs/deployment.md for the flags that matter:
 import gc
 import os
 import sys
+from collections.abc import Awaitable
 from typing import Any
 
 from django.core.asgi import get_asgi_application
@@ -72,11 +73,13 @@ class SessionForCookieSockets:
         self.with_session = SessionMiddlewareStack(inner)
         self.cookie_name = settings.SESSION_COOKIE_NAME.encode("latin-1")
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Awaitable[None]:
+        # A plain function returning the inner coroutine: an `async def` here would stay
+        # suspended for each socket's whole life (see notifications.routing).
         for name, value in scope.get("headers", ()):
             if name == b"cookie" and self.cookie_name in value:
-                return await self.with_session(scope, receive, send)
-        return await self.inner(scope, receive, send)
+                return self.with_session(scope, receive, send)  # type: ignore[no-any-return]
+        return self.inner(scope, receive, send)  # type: ignore[no-any-return]
 
 
 application = ProtocolTypeRouter(

@@ -45,7 +45,7 @@ CLOSE_SLOW_CONSUMER = 4408
 
 def _unwrap_send(send: Send) -> Any:
     """Daphne's own `functools.partial(server.handle_reply, protocol)` under any middleware
-    wrappers (see transport_backlog_probe), or None."""
+    wrappers (see tcp_transport), or None."""
     for _ in range(8):
         if isinstance(send, functools.partial):
             return send if send.args else None
@@ -76,9 +76,9 @@ def direct_protocol(send: Send) -> Any:
     return protocol
 
 
-def transport_backlog_probe(send: Send) -> Callable[[], int] | None:
-    """A function returning the bytes written to this socket but not yet taken by the
-    kernel, or None when the server does not let us see them.
+def tcp_transport(send: Send) -> Any:
+    """The Twisted TCP transport under a Daphne socket, whose unsent bytes we can read, or
+    None when the server does not let us see them.
 
     Why: under Daphne the ASGI `send` never blocks. It hands each frame to autobahn, which
     writes it to Twisted's TCP transport, which buffers whatever the kernel will not take,
@@ -105,11 +105,7 @@ def transport_backlog_probe(send: Send) -> Callable[[], int] | None:
         transport = getattr(transport, "transport", None)
     if not all(hasattr(transport, name) for name in ("dataBuffer", "offset", "_tempDataLen")):
         return None
-
-    def backlog() -> int:
-        return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
-
-    return backlog
+    return transport
 
 
 def _plain_tcp(transport: Any) -> bool:
@@ -142,11 +138,13 @@ def release_upgraded_request(protocol: Any) -> None:
         producer.requests = []
 
 
-def socket_writer(protocol: Any, over_bound: Callable[[], bool]) -> Callable[[bytes], bool]:
-    """A function writing bytes to the socket behind a Daphne protocol: straight to the
-    kernel when Twisted holds nothing unsent for it, through Twisted otherwise. It returns
-    False, writing nothing, when Twisted's backlog for the socket is over its bound
-    (`over_bound`, see Connection): the caller then closes the socket with 4408.
+class TwistedSocket:
+    """How the hub writes to a Daphne socket, and reads its backlog (one small object per
+    socket: closures cost about twice the objects and memory).
+
+    `write` puts bytes straight to the kernel when Twisted holds nothing unsent for the
+    socket, and goes through Twisted otherwise. It returns False, writing nothing, when
+    Twisted's backlog is over `limit`: the caller then closes the socket with 4408.
 
     Why: Twisted's `transport.write` never writes at once. It buffers, registers the socket
     with the event loop for writability (an `epoll_ctl`), writes on the next loop turn from
@@ -157,33 +155,36 @@ def socket_writer(protocol: Any, over_bound: Callable[[], bool]) -> Callable[[by
     so Twisted's buffering, ordering, back-pressure and error handling still apply, and the
     slow-client bound still sees the backlog.
 
-    Only for a plain `twisted.internet.tcp.Server` transport: under TLS or any wrapper, the
-    bytes on the socket are not ours to write, and everything goes through `transport.write`.
-    These are private attributes (checked against Twisted 26.10).
+    Straight writes only for a plain `twisted.internet.tcp.Server` under the protocol:
+    under TLS or any wrapper, the bytes on the socket are not ours to write, and everything
+    goes through the protocol's `transport.write`. Private attributes, checked against
+    Twisted 26.10.
     """
-    transport = protocol.transport
-    buffered_write = transport.write
 
-    def write_buffered(data: bytes) -> bool:
-        if over_bound():
-            return False
-        buffered_write(data)
-        return True
+    __slots__ = ("outer", "tcp", "sock", "limit")
 
-    needed = ("socket", "dataBuffer", "_tempDataLen", "connected", "disconnecting", "_writeDisconnected")
-    if not _plain_tcp(transport) or not all(hasattr(transport, name) for name in needed):
-        return write_buffered
-    sock = transport.socket
+    def __init__(self, protocol: Any, tcp: Any, limit: int) -> None:
+        self.outer = protocol.transport  # what autobahn writes to: the TCP transport, or a wrapper
+        self.tcp = tcp  # the TCP transport (tcp_transport), or None
+        self.limit = limit
+        needed = ("socket", "connected", "disconnecting", "_writeDisconnected")
+        plain = tcp is not None and tcp is self.outer and _plain_tcp(tcp) and all(hasattr(tcp, n) for n in needed)
+        self.sock = tcp.socket if plain else None
 
-    def write(data: bytes) -> bool:
-        if (
-            transport.dataBuffer
-            or transport._tempDataLen
-            or not transport.connected
-            or transport.disconnecting
-            or transport._writeDisconnected
+    def backlog(self) -> int:
+        tcp = self.tcp
+        return 0 if tcp is None else len(tcp.dataBuffer) - tcp.offset + tcp._tempDataLen
+
+    def write(self, data: bytes) -> bool:
+        tcp, sock = self.tcp, self.sock
+        if sock is None or (
+            tcp.dataBuffer or tcp._tempDataLen or not tcp.connected or tcp.disconnecting or tcp._writeDisconnected
         ):
-            return write_buffered(data)  # keep the order behind what Twisted holds; it also knows closing
+            # Behind what Twisted holds (order), or not ours to write; Twisted also knows closing.
+            if self.backlog() > self.limit:
+                return False
+            self.outer.write(data)
+            return True
         try:
             sent = sock.send(data)
         except (BlockingIOError, InterruptedError):
@@ -191,13 +192,11 @@ def socket_writer(protocol: Any, over_bound: Callable[[], bool]) -> Callable[[by
         except OSError:
             # The peer is gone: Twisted's own write meets the same error and tears the
             # connection down its usual way (connectionLost, the consumer's disconnect).
-            buffered_write(data)
+            tcp.write(data)
             return True
         if sent < len(data):
-            buffered_write(data[sent:])
+            tcp.write(data[sent:])
         return True
-
-    return write
 
 
 class Connection:
@@ -218,12 +217,11 @@ class Connection:
         "closed",
         "close_code",
         "direct",
-        "_write",
         "_send",
         "_queue",
         "_waiter",
         "_writer",
-        "_backlog",
+        "_tcp",
         "__weakref__",
     )
 
@@ -243,16 +241,14 @@ class Connection:
         self._queue: deque[str | int] | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._writer: asyncio.Task[None] | None = None  # started on first use
-        self._backlog = probe = transport_backlog_probe(send)
-        self._write: Callable[[bytes], bool] | None = None
+        tcp = tcp_transport(send)
+        self._tcp: TwistedSocket | None = None
         if self.direct is not None:
-            limit = hub.backlog_limit  # a closure over self would make every socket a cycle
-            over_bound = (lambda: probe() > limit) if probe is not None else (lambda: False)
-            self._write = socket_writer(self.direct, over_bound)
+            self._tcp = TwistedSocket(self.direct, tcp, hub.backlog_limit)
             release_upgraded_request(self.direct)
         if not hub.backlog_probe_reported:  # once per process: say which paths apply
             hub.backlog_probe_reported = True
-            bound = "transport bytes + queue length" if self._backlog else "queue length only"
+            bound = "transport bytes + queue length" if tcp is not None else "queue length only"
             path = "direct to the protocol" if self.direct is not None else "ASGI send via a writer task"
             logger.info("socket writes: %s; slow-client bound: %s", path, bound)
 
@@ -287,7 +283,7 @@ class Connection:
             # What sendPreparedMessage -> sendData does in this case, without the debug
             # log call whose arguments autobahn formats eagerly, logging on or off: that
             # formatting was about a tenth of the CPU of a delivery.
-            if not self._write(prepared.payloadHybi):  # type: ignore[misc]
+            if not self._tcp.write(prepared.payloadHybi):  # type: ignore[union-attr]
                 self._close_slow()
         elif self._transport_full():
             self._close_slow()
@@ -303,7 +299,7 @@ class Connection:
 
     def _transport_full(self) -> bool:
         """The server's transport holds more unsent bytes than the bound (Daphne only)."""
-        return self._backlog is not None and self._backlog() > self.hub.backlog_limit
+        return self._tcp is not None and self._tcp.backlog() > self.hub.backlog_limit
 
     def _close_slow(self) -> None:
         metrics.SLOW_CLOSED.inc()
@@ -311,7 +307,7 @@ class Connection:
             "closing slow socket of user %s (%d frames queued, %d bytes unsent)",
             self.user_id,
             len(self._queue or ()),
-            self._backlog() if self._backlog else -1,
+            self._tcp.backlog() if self._tcp is not None else -1,
         )
         # Drop what is queued here (the client resumes with `since`); the bytes already in
         # the transport go out before the close frame.
