@@ -176,27 +176,24 @@ def obtain_token(username: str, password: str) -> Call[str]:
     )
 
 
-def publish(channel: str, payload: dict[str, Any], idempotency_key: str | None) -> Call[Notification]:
+def _notification_post(path: str, payload: dict[str, Any], idempotency_key: str | None) -> Call[Notification]:
     # One key per logical publish, generated here once, so that every retry of it carries the same key.
     key = idempotency_key or uuid.uuid4().hex
     return Call(
         "POST",
-        f"channels/{_seg(channel)}/events/",
+        path,
         cast(Callable[[httpx.Response], Notification], _json),
         json=payload,
         headers={"Idempotency-Key": key},
     )
+
+
+def publish(channel: str, payload: dict[str, Any], idempotency_key: str | None) -> Call[Notification]:
+    return _notification_post(f"channels/{_seg(channel)}/events/", payload, idempotency_key)
 
 
 def send_direct(username: str, payload: dict[str, Any], idempotency_key: str | None) -> Call[Notification]:
-    key = idempotency_key or uuid.uuid4().hex
-    return Call(
-        "POST",
-        f"subscribers/{_seg(username)}/notifications/",
-        cast(Callable[[httpx.Response], Notification], _json),
-        json=payload,
-        headers={"Idempotency-Key": key},
-    )
+    return _notification_post(f"subscribers/{_seg(username)}/notifications/", payload, idempotency_key)
 
 
 def history(channel: str, after: int | None, limit: int | None) -> Call[list[Notification]]:
@@ -211,7 +208,16 @@ def channel(slug: str) -> Call[Channel]:
     return Call("GET", f"channels/{_seg(slug)}/", _json)
 
 
-def create_channel(payload: dict[str, Any]) -> Call[Channel]:
+def create_channel(
+    slug: str, name: str, *, description: str, visibility: str, publishers: list[str] | None
+) -> Call[Channel]:
+    payload = {
+        "slug": slug,
+        "name": name,
+        "description": description,
+        "visibility": visibility,
+        "publishers": publishers or [],
+    }
     # Not resent after a lost answer: the resend would fail with 409 although the first one worked.
     return Call("POST", "channels/", _json, json=payload, idempotent=False)
 

@@ -192,14 +192,9 @@ class Client(_Base):
         publishers: list[str] | None = None,
     ) -> Channel:
         """Create a channel (staff, or users with the `add_channel` permission)."""
-        payload = {
-            "slug": slug,
-            "name": name,
-            "description": description,
-            "visibility": visibility,
-            "publishers": publishers or [],
-        }
-        return self.call(calls.create_channel(payload))
+        return self.call(
+            calls.create_channel(slug, name, description=description, visibility=visibility, publishers=publishers)
+        )
 
     def delete_channel(self, slug: str) -> None:
         """Delete a channel with its history (owner or staff)."""
@@ -370,14 +365,9 @@ class AsyncClient(_Base):
         publishers: list[str] | None = None,
     ) -> Channel:
         """Create a channel (staff, or users with the `add_channel` permission)."""
-        payload = {
-            "slug": slug,
-            "name": name,
-            "description": description,
-            "visibility": visibility,
-            "publishers": publishers or [],
-        }
-        return await self.call(calls.create_channel(payload))
+        return await self.call(
+            calls.create_channel(slug, name, description=description, visibility=visibility, publishers=publishers)
+        )
 
     async def delete_channel(self, slug: str) -> None:
         """Delete a channel with its history (owner or staff)."""
