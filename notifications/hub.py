@@ -175,13 +175,17 @@ class TwistedSocket:
         tcp = self.tcp
         return 0 if tcp is None else len(tcp.dataBuffer) - tcp.offset + tcp._tempDataLen
 
+    def full(self) -> bool:
+        """Twisted holds more unsent bytes for this socket than the bound."""
+        return self.backlog() > self.limit
+
     def write(self, data: bytes) -> bool:
         tcp, sock = self.tcp, self.sock
         if sock is None or (
             tcp.dataBuffer or tcp._tempDataLen or not tcp.connected or tcp.disconnecting or tcp._writeDisconnected
         ):
             # Behind what Twisted holds (order), or not ours to write; Twisted also knows closing.
-            if self.backlog() > self.limit:
+            if self.full():
                 return False
             self.outer.write(data)
             return True
@@ -299,7 +303,7 @@ class Connection:
 
     def _transport_full(self) -> bool:
         """The server's transport holds more unsent bytes than the bound (Daphne only)."""
-        return self._tcp is not None and self._tcp.backlog() > self.hub.backlog_limit
+        return self._tcp is not None and self._tcp.full()
 
     def _close_slow(self) -> None:
         metrics.SLOW_CLOSED.inc()
